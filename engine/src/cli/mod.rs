@@ -1,0 +1,106 @@
+//! Command-line interface: argument parsing and wiring; the work is in the library.
+//!
+//! Exit codes (DESIGN.md §3.4): 0 = every event allowed or warned, 1 = some event denied
+//! (or a policy test failed), 2 = bad input (invalid policy or event, unresolvable guard).
+
+mod check;
+mod output;
+mod policy_cmd;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use clawdstrike_engine::policy::placeholders::Resolver;
+use clawdstrike_engine::policy::{LoadOptions, Policy, PolicyError};
+
+/// Exit code: everything allowed (or warned).
+pub const EXIT_OK: i32 = 0;
+/// Exit code: something was denied, or a policy test failed.
+pub const EXIT_DENIED: i32 = 1;
+/// Exit code: bad input.
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "clawdstrike",
+    version,
+    about = "Decide AI-agent actions against a Clawdstrike policy"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decide one event, or a stream of events (JSON lines), against a policy.
+    Check(check::CheckArgs),
+    /// Validate, show or test policies.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
+}
+
+/// Options shared by every command that loads a policy.
+#[derive(clap::Args, Clone)]
+pub struct PolicyArgs {
+    /// A secrets file (YAML/JSON mapping) for `${secrets.NAME}` placeholders.
+    #[arg(long, env = "CLAWDSTRIKE_SECRETS_FILE", global = true)]
+    pub secrets: Option<PathBuf>,
+}
+
+/// Load a policy named on the command line: a file, or a built-in ruleset name.
+pub fn load_policy(spec: &str, args: &PolicyArgs, expand: bool) -> Result<Policy, PolicyError> {
+    let path = PathBuf::from(spec);
+    let resolver = if expand {
+        Some(
+            Resolver::from_env(args.secrets.clone()).map_err(|message| PolicyError::Io {
+                path: args.secrets.clone().unwrap_or_default(),
+                message,
+            })?,
+        )
+    } else {
+        None
+    };
+    let opts = LoadOptions {
+        resolver,
+        ..LoadOptions::default()
+    };
+    if !path.exists() && clawdstrike_engine::policy::rulesets::ruleset(spec).is_some() {
+        let name = spec.strip_prefix("clawdstrike:").unwrap_or(spec);
+        let yaml = clawdstrike_engine::policy::rulesets::ruleset(spec).unwrap_or_default();
+        return Policy::load(
+            yaml,
+            clawdstrike_engine::policy::Source::Ruleset(name.into()),
+            &opts,
+        );
+    }
+    Policy::from_file_with(&path, &opts)
+}
+
+/// Print every problem of a policy error to stderr, one per line.
+pub fn report_policy_error(err: &PolicyError) {
+    for problem in err.problems() {
+        eprintln!("error: {problem}");
+    }
+}
+
+/// Parse arguments and run; returns the exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_OK
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Policy(cmd) => policy_cmd::run(cmd),
+    }
+}

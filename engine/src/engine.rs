@@ -1,0 +1,342 @@
+//! Building an engine from a policy and deciding events (DESIGN.md §3.4–3.5).
+//!
+//! Built once, shared freely: `Engine` is `Send + Sync` and `check` takes `&self`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::audit::AuditLog;
+use crate::compose::RuleSet;
+use crate::decision::{Contribution, ContributionKind, Decision, Severity, Status};
+use crate::event::PolicyEvent;
+use crate::guard_table::{GuardId, GuardRun, GuardTable, Outcome};
+use crate::guards::{jailbreak, Guard, GuardBuildError, GuardConfig};
+use crate::policy::model::{CustomGuardSpec, GuardsSection};
+use crate::policy::{Policy, PolicyError, Problem, Settings};
+
+/// Errors building an engine are policy errors, each located.
+pub type EngineError = PolicyError;
+
+/// A compiled policy that decides events.
+#[derive(Debug)]
+pub struct Engine {
+    table: GuardTable,
+    rules: RuleSet,
+    /// Top-level guards in evaluation order.
+    direct: Vec<GuardId>,
+    settings: Settings,
+    policy_name: String,
+    audit: Option<Arc<AuditLog>>,
+}
+
+impl Engine {
+    /// Build from an effective policy. Every problem is reported, located.
+    pub fn new(policy: &Policy) -> Result<Self, EngineError> {
+        let guards = &policy.file.guards;
+        let mut problems = Vec::new();
+        let mut table = GuardTable::new();
+        let mut direct = Vec::new();
+
+        let mut add = |built: Result<Option<Box<dyn Guard>>, GuardBuildError>,
+                       aliases: &[&str],
+                       table: &mut GuardTable,
+                       problems: &mut Vec<Problem>| match built {
+            Ok(Some(guard)) => direct.push(table.insert_top_level(Arc::from(guard), aliases)),
+            Ok(None) => {}
+            Err(e) => problems.push(policy.problem(
+                &format!("guards.{}.{}", e.guard, e.field),
+                e.message.clone(),
+            )),
+        };
+        add(
+            build(&guards.forbidden_path),
+            &[],
+            &mut table,
+            &mut problems,
+        );
+        add(
+            build(&guards.path_allowlist),
+            &[],
+            &mut table,
+            &mut problems,
+        );
+        add(
+            build(&guards.egress_allowlist),
+            &[],
+            &mut table,
+            &mut problems,
+        );
+        add(build(&guards.secret_leak), &[], &mut table, &mut problems);
+        add(
+            build(&guards.patch_integrity),
+            &[],
+            &mut table,
+            &mut problems,
+        );
+        add(build(&guards.shell_command), &[], &mut table, &mut problems);
+        add(build(&guards.mcp_tool), &[], &mut table, &mut problems);
+        add(
+            build(&guards.prompt_injection),
+            &[],
+            &mut table,
+            &mut problems,
+        );
+        add(
+            build(&guards.jailbreak),
+            &[jailbreak::NAME],
+            &mut table,
+            &mut problems,
+        );
+
+        for (i, spec) in guards.custom.iter().enumerate() {
+            if !spec.enabled() {
+                continue;
+            }
+            let field = format!("guards.custom[{i}]");
+            match spec {
+                CustomGuardSpec::Inline(entry) => {
+                    let name = entry.inline.name.clone();
+                    if table.id(&name).is_some() {
+                        problems.push(policy.problem(
+                            &format!("{field}.inline.name"),
+                            format!("a guard named `{name}` already exists; inline guards need a unique name"),
+                        ));
+                        continue;
+                    }
+                    match entry.inline.build() {
+                        Ok(g) => direct.push(table.insert_top_level(Arc::from(g), &[])),
+                        Err(e) => problems.push(
+                            policy.problem(&format!("{field}.inline.{}", e.field), e.message),
+                        ),
+                    }
+                }
+                CustomGuardSpec::Package(p) => problems.push(policy.problem(
+                    &field,
+                    format!(
+                        "cannot resolve guard package `{}`: this engine build has no plugin \
+                         loader yet (set `enabled: false` to keep the entry without running it)",
+                        p.package
+                    ),
+                )),
+                CustomGuardSpec::Path(p) => problems.push(policy.problem(
+                    &field,
+                    format!(
+                        "cannot load guard from `{}`: this engine build has no plugin loader \
+                         yet (set `enabled: false` to keep the entry without running it)",
+                        p.path
+                    ),
+                )),
+            }
+        }
+        for (i, legacy) in policy.file.custom_guards.iter().enumerate() {
+            if legacy.enabled {
+                problems.push(policy.problem(
+                    &format!("custom_guards[{i}].id"),
+                    format!(
+                        "no custom guard with id `{}` is registered in this engine \
+                         (set `enabled: false`, or declare it under guards.custom)",
+                        legacy.id
+                    ),
+                ));
+            }
+        }
+
+        let mut make_instance =
+            |name: &str, config: &serde_json::Value| operand_instance(guards, name, config);
+        let rules = match RuleSet::compile(&guards.composition, &mut table, &mut make_instance) {
+            Ok(rules) => rules,
+            Err(errors) => {
+                for e in errors {
+                    let index = guards
+                        .composition
+                        .iter()
+                        .position(|r| r.name == e.rule)
+                        .unwrap_or(0);
+                    let field = if e.path.is_empty() {
+                        format!("guards.composition[{index}]")
+                    } else {
+                        format!("guards.composition[{index}].{}", e.path)
+                    };
+                    problems
+                        .push(policy.problem(&field, format!("rule `{}`: {}", e.rule, e.message)));
+                }
+                RuleSet::empty()
+            }
+        };
+        if !problems.is_empty() {
+            return Err(PolicyError::Invalid(problems));
+        }
+        Ok(Engine {
+            table,
+            rules,
+            direct,
+            settings: policy.settings(),
+            policy_name: policy
+                .file
+                .name
+                .clone()
+                .unwrap_or_else(|| policy.source.describe()),
+            audit: None,
+        })
+    }
+
+    /// Build from a built-in ruleset.
+    pub fn from_ruleset(name: &str) -> Result<Self, EngineError> {
+        Self::new(&Policy::ruleset(name)?)
+    }
+
+    /// Build from YAML text.
+    pub fn from_yaml(text: &str) -> Result<Self, EngineError> {
+        Self::new(&Policy::from_yaml(text)?)
+    }
+
+    /// Build from a policy file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, EngineError> {
+        Self::new(&Policy::from_file(path)?)
+    }
+
+    /// Record every decision in an audit log.
+    pub fn with_audit(mut self, audit: Arc<AuditLog>) -> Self {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// Effective settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Names of the guards that run directly, in order.
+    pub fn guard_names(&self) -> Vec<&str> {
+        self.direct
+            .iter()
+            .map(|id| self.table.get(*id).name())
+            .collect()
+    }
+
+    /// Decide one event.
+    pub fn check(&self, event: &PolicyEvent) -> Decision {
+        let mut run = GuardRun::new(&self.table, event);
+        let mut consumed = vec![false; self.table.len()];
+        let mut results = if self.rules.is_empty() {
+            Vec::new()
+        } else {
+            self.rules.evaluate(&mut run, &mut consumed)
+        };
+        let stop_early = |results: &[Contribution]| {
+            self.settings.fail_fast && results.iter().any(|c| c.status == Status::Deny)
+        };
+        if !stop_early(&results) {
+            for &id in &self.direct {
+                if consumed[id] {
+                    continue;
+                }
+                if let Outcome::Done(verdict, micros) = run.outcome(id) {
+                    let deny = verdict.status == Status::Deny;
+                    results.push(Contribution {
+                        name: self.table.get(id).name().to_string(),
+                        kind: ContributionKind::Guard,
+                        status: verdict.status,
+                        severity: verdict.severity,
+                        message: verdict.message.clone(),
+                        duration_us: *micros,
+                        details: verdict.details.clone(),
+                        score: None,
+                        trace: Vec::new(),
+                    });
+                    if deny && self.settings.fail_fast {
+                        break;
+                    }
+                }
+            }
+        }
+        let decision = if results.is_empty() {
+            self.unexamined(event)
+        } else {
+            Decision::from_contributions(event.event_id.clone(), results)
+        };
+        if let Some(audit) = &self.audit {
+            audit.record(&self.policy_name, event, &decision);
+        }
+        decision
+    }
+
+    /// The decision for an event that no enabled guard or rule examines.
+    fn unexamined(&self, event: &PolicyEvent) -> Decision {
+        let what = match event.custom_type() {
+            Some(t) => format!("`custom` events of type `{t}`"),
+            None => format!("`{}` events", event.event_type),
+        };
+        let setting = self.settings.unexamined_events;
+        let reason = format!(
+            "no enabled guard or rule examines {what}; settings.unexamined_events is `{setting}`"
+        );
+        if setting == Status::Allow {
+            let mut d = Decision::from_contributions(event.event_id.clone(), Vec::new());
+            d.reason = format!("allowed: {reason}");
+            return d;
+        }
+        let start = Instant::now();
+        let contribution = Contribution {
+            name: "unexamined_events".into(),
+            kind: ContributionKind::Engine,
+            status: setting,
+            severity: if setting == Status::Deny {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            message: reason,
+            duration_us: start.elapsed().as_micros() as u64,
+            details: None,
+            score: None,
+            trace: Vec::new(),
+        };
+        Decision::from_contributions(event.event_id.clone(), vec![contribution])
+    }
+}
+
+fn build<C: GuardConfig>(section: &Option<C>) -> Result<Option<Box<dyn Guard>>, GuardBuildError> {
+    let config = section.clone().unwrap_or_default();
+    if !config.enabled() {
+        return Ok(None);
+    }
+    config.build().map(Some)
+}
+
+/// A guard instance for a composition operand with its own `config`: the policy's
+/// effective config for that guard, deep-merged with the operand's.
+fn operand_instance(
+    guards: &GuardsSection,
+    name: &str,
+    config: &serde_json::Value,
+) -> Result<Arc<dyn Guard>, String> {
+    fn with<C: GuardConfig>(
+        base: &Option<C>,
+        config: &serde_json::Value,
+    ) -> Result<Arc<dyn Guard>, String> {
+        let child: C = serde_json::from_value(config.clone())
+            .map_err(|e| format!("invalid config for `{}`: {e}", C::NAME))?;
+        let merged = base.clone().unwrap_or_default().merge_with(&child);
+        merged
+            .build()
+            .map(Arc::from)
+            .map_err(|e| format!("config.{}: {}", e.field, e.message))
+    }
+    use crate::guards::*;
+    match name {
+        forbidden_path::NAME => with(&guards.forbidden_path, config),
+        path_allowlist::NAME => with(&guards.path_allowlist, config),
+        egress_allowlist::NAME => with(&guards.egress_allowlist, config),
+        secret_leak::NAME => with(&guards.secret_leak, config),
+        patch_integrity::NAME => with(&guards.patch_integrity, config),
+        shell_command::NAME => with(&guards.shell_command, config),
+        mcp_tool::NAME => with(&guards.mcp_tool, config),
+        prompt_injection::NAME => with(&guards.prompt_injection, config),
+        jailbreak::NAME | jailbreak::GUARD_NAME => with(&guards.jailbreak, config),
+        other => Err(format!(
+            "`config` on an operand is supported for built-in guards only; `{other}` is not one"
+        )),
+    }
+}

@@ -1,0 +1,35 @@
+//! # clawdstrike-engine
+//!
+//! The reference evaluation engine for Clawdstrike guards. An AI-agent runtime asks "may
+//! this action happen?" and gets a [`Decision`] it can enforce.
+//!
+//! ```
+//! use clawdstrike_engine::{Engine, PolicyEvent, Status};
+//!
+//! let engine = Engine::from_ruleset("default").unwrap();
+//! let decision = engine.check(&PolicyEvent::file_read("e1", "/home/me/.ssh/id_rsa"));
+//! assert_eq!(decision.status, Status::Deny);
+//! assert_eq!(decision.guard.as_deref(), Some("forbidden_path"));
+//! ```
+//!
+//! Layout: [`policy`] (model, load, extends, merge, placeholders, validation), [`guards`]
+//! (one file per built-in guard), [`compose`] (composition rules and CEL expressions),
+//! [`engine`] (building and evaluating), [`audit`] (the JSON-lines audit log).
+
+pub mod audit;
+pub mod compose;
+pub mod decision;
+pub mod engine;
+pub mod event;
+pub mod guard_table;
+pub mod guards;
+pub mod normalize;
+pub mod policy;
+pub mod policy_test;
+
+pub use decision::{
+    Contribution, ContributionKind, Decision, Severity, Status, TraceEntry, Verdict,
+};
+pub use engine::{Engine, EngineError};
+pub use event::{EventData, EventLimits, EventType, PolicyEvent};
+pub use policy::{Policy, PolicyError};
