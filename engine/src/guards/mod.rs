@@ -71,6 +71,47 @@ pub fn compile_regex(
         .map_err(|e| GuardBuildError::new(guard, field, format!("invalid regex: {e}")))
 }
 
+/// Check a configured regular expression's syntax without compiling it (cheap); the
+/// compile happens once, for the whole list, in [`compile_regex_set`].
+pub fn check_regex_syntax(guard: &str, field: &str, pattern: &str) -> Result<(), GuardBuildError> {
+    if pattern.is_empty() {
+        return Err(GuardBuildError::new(guard, field, "empty regex"));
+    }
+    regex_syntax::ParserBuilder::new()
+        .nest_limit(64)
+        .build()
+        .parse(pattern)
+        .map(|_| ())
+        .map_err(|e| GuardBuildError::new(guard, field, format!("invalid regex: {e}")))
+}
+
+/// Compile configured regular expressions, `(field, pattern)`, into one set with the
+/// project's limits. Only when the set cannot be built are the patterns compiled one by
+/// one, so the error names the pattern at fault.
+pub fn compile_regex_set(
+    guard: &str,
+    patterns: &[(String, &str)],
+) -> Result<regex::RegexSet, GuardBuildError> {
+    for (field, p) in patterns {
+        check_regex_syntax(guard, field, p)?;
+    }
+    regex::RegexSetBuilder::new(patterns.iter().map(|(_, p)| *p))
+        .size_limit(MAX_REGEX_SIZE * 4)
+        .dfa_size_limit(MAX_REGEX_SIZE * 4)
+        .nest_limit(64)
+        .build()
+        .or_else(|set_error| {
+            for (field, p) in patterns {
+                compile_regex(guard, field, p)?;
+            }
+            Err(GuardBuildError::new(
+                guard,
+                patterns.first().map(|(f, _)| f.as_str()).unwrap_or(""),
+                format!("the patterns together are too large: {set_error}"),
+            ))
+        })
+}
+
 /// The configuration of one built-in guard: its section under `guards:` in a policy.
 pub trait GuardConfig:
     Sized + Clone + Default + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned

@@ -6,11 +6,11 @@
 //! Unicode-folded, so full-width or zero-width obfuscation does not hide them. A forbidden match
 //! is critical, a size or balance violation high; all issues are reported together.
 
-use regex::{RegexSet, RegexSetBuilder};
+use regex::RegexSet;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{compile_regex, Guard, GuardBuildError, GuardConfig, MAX_REGEX_SIZE};
+use super::{compile_regex_set, Guard, GuardBuildError, GuardConfig};
 use crate::decision::{Severity, Verdict};
 use crate::event::{EventData, PolicyEvent};
 use crate::normalize::text::fold;
@@ -127,9 +127,6 @@ pub struct PatchIntegrityGuard {
 impl PatchIntegrityGuard {
     /// Compile a configuration.
     pub fn new(config: &PatchIntegrityConfig) -> Result<Self, GuardBuildError> {
-        for (i, p) in config.forbidden_patterns.iter().enumerate() {
-            compile_regex(NAME, &format!("forbidden_patterns[{i}]"), p)?;
-        }
         if !config.max_imbalance_ratio.is_finite() || config.max_imbalance_ratio <= 0.0 {
             return Err(GuardBuildError::new(
                 NAME,
@@ -137,11 +134,13 @@ impl PatchIntegrityGuard {
                 "must be a positive finite number",
             ));
         }
-        let set = RegexSetBuilder::new(&config.forbidden_patterns)
-            .size_limit(MAX_REGEX_SIZE * 4)
-            .dfa_size_limit(MAX_REGEX_SIZE * 4)
-            .build()
-            .map_err(|e| GuardBuildError::new(NAME, "forbidden_patterns", format!("{e}")))?;
+        let fields: Vec<(String, &str)> = config
+            .forbidden_patterns
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("forbidden_patterns[{i}]"), p.as_str()))
+            .collect();
+        let set = compile_regex_set(NAME, &fields)?;
         Ok(Self {
             enabled: config.enabled,
             config: config.clone(),

@@ -7,12 +7,16 @@
 //! normalised path (`/repo/tests/../a.txt` is `/repo/a.txt` and is scanned), invalid
 //! patterns are build errors, and scanning is capped at `max_scan_bytes`.
 
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use std::sync::OnceLock;
+
+use regex::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::forbidden_path::compile_globs;
-use super::{compile_regex, Guard, GuardBuildError, GuardConfig, MAX_REGEX_SIZE};
+use super::{
+    check_regex_syntax, compile_regex, compile_regex_set, Guard, GuardBuildError, GuardConfig,
+};
 use crate::decision::{Severity, Verdict};
 use crate::event::{EventData, PolicyEvent};
 use crate::normalize::path::{normalize, MatchMode, PathMatcher};
@@ -243,7 +247,9 @@ impl GuardConfig for SecretLeakConfig {
 #[derive(Debug)]
 struct CompiledSecret {
     name: String,
-    regex: Regex,
+    pattern: String,
+    /// Compiled on the first hit: the set finds *which* pattern matched, this finds *where*.
+    regex: OnceLock<Option<Regex>>,
     severity: Severity,
     description: Option<String>,
     luhn_check: bool,
@@ -270,14 +276,7 @@ fn validate_patterns(field: &str, patterns: &[SecretPattern]) -> Result<(), Guar
                 "a secret pattern needs a name",
             ));
         }
-        if p.pattern.is_empty() {
-            return Err(GuardBuildError::new(
-                NAME,
-                format!("{field}[{i}].pattern"),
-                "empty regex",
-            ));
-        }
-        compile_regex(NAME, &format!("{field}[{i}].pattern"), &p.pattern)?;
+        check_regex_syntax(NAME, &format!("{field}[{i}].pattern"), &p.pattern)?;
     }
     Ok(())
 }
@@ -291,21 +290,23 @@ impl SecretLeakGuard {
         validate_patterns("additional_patterns", &config.additional_patterns)?;
         let effective = config.effective_patterns();
         let mut patterns = Vec::with_capacity(effective.len());
-        for (i, p) in effective.iter().enumerate() {
+        for p in effective.iter() {
             patterns.push(CompiledSecret {
                 name: p.name.clone(),
-                regex: compile_regex(NAME, &format!("patterns[{i}].pattern"), &p.pattern)?,
+                pattern: p.pattern.clone(),
+                regex: OnceLock::new(),
                 severity: p.severity,
                 description: p.description.clone(),
                 luhn_check: p.luhn_check,
                 masking: p.masking,
             });
         }
-        let set = RegexSetBuilder::new(effective.iter().map(|p| p.pattern.as_str()))
-            .size_limit(MAX_REGEX_SIZE * 4)
-            .dfa_size_limit(MAX_REGEX_SIZE * 4)
-            .build()
-            .map_err(|e| GuardBuildError::new(NAME, "patterns", format!("{e}")))?;
+        let fields: Vec<(String, &str)> = effective
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("patterns[{i}].pattern"), p.pattern.as_str()))
+            .collect();
+        let set = compile_regex_set(NAME, &fields)?;
         let max_scan_bytes = config.max_scan_bytes.unwrap_or(DEFAULT_MAX_SCAN_BYTES);
         if max_scan_bytes == 0 {
             return Err(GuardBuildError::new(
@@ -413,7 +414,18 @@ impl Guard for SecretLeakGuard {
         let mut max_severity: Option<Severity> = None;
         for i in hits.iter() {
             let p = &self.patterns[i];
-            for m in p.regex.find_iter(scanned) {
+            let regex = p
+                .regex
+                .get_or_init(|| compile_regex(NAME, "pattern", &p.pattern).ok());
+            let Some(regex) = regex else {
+                // The set matched but the pattern alone does not compile under the
+                // per-pattern limits: report the hit without a position (fail closed).
+                names.push(&p.name);
+                max_severity = max_severity.max(Some(p.severity));
+                matches.push(json!({"pattern": p.name, "severity": p.severity}));
+                continue;
+            };
+            for m in regex.find_iter(scanned) {
                 if p.luhn_check && !luhn_valid(m.as_str()) {
                     continue;
                 }

@@ -8,12 +8,12 @@
 //! that normalised line; an optional `allow` list restricts which programs may run; and,
 //! like the newer upstream guard, path-like arguments are checked against forbidden paths.
 
-use regex::{RegexSet, RegexSetBuilder};
+use regex::RegexSet;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::forbidden_path::{default_patterns as default_forbidden_paths, merge_list};
-use super::{compile_regex, Guard, GuardBuildError, GuardConfig, MAX_REGEX_SIZE};
+use super::{check_regex_syntax, compile_regex_set, Guard, GuardBuildError, GuardConfig};
 use crate::decision::{Severity, Verdict};
 use crate::event::{EventData, PolicyEvent};
 use crate::normalize::path::{normalize, MatchMode, PathMatcher};
@@ -280,10 +280,7 @@ fn validate(field: &str, patterns: &[ShellPattern]) -> Result<(), GuardBuildErro
             ShellPattern::Regex(_) => format!("{field}[{i}]"),
             ShellPattern::Named { .. } => format!("{field}[{i}].pattern"),
         };
-        if p.pattern().is_empty() {
-            return Err(GuardBuildError::new(NAME, f, "empty regex"));
-        }
-        compile_regex(NAME, &f, p.pattern())?;
+        check_regex_syntax(NAME, &f, p.pattern())?;
     }
     Ok(())
 }
@@ -303,11 +300,12 @@ impl ShellCommandGuard {
             &config.additional_forbidden_patterns,
         )?;
         let effective = config.effective_patterns();
-        let set = RegexSetBuilder::new(effective.iter().map(ShellPattern::pattern))
-            .size_limit(MAX_REGEX_SIZE * 4)
-            .dfa_size_limit(MAX_REGEX_SIZE * 4)
-            .build()
-            .map_err(|e| GuardBuildError::new(NAME, "forbidden_patterns", format!("{e}")))?;
+        let fields: Vec<(String, &str)> = effective
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("forbidden_patterns[{i}]"), p.pattern()))
+            .collect();
+        let set = compile_regex_set(NAME, &fields)?;
         let mut allow = Vec::with_capacity(config.allow.len());
         for (i, a) in config.allow.iter().enumerate() {
             let folded = fold(a.trim());

@@ -301,10 +301,12 @@ impl<'de> Deserialize<'de> for CustomGuardSpec {
                     "a custom guard entry needs one of `package`, `path` or `inline`",
                 ))
             }
-            many => return Err(D::Error::custom(format!(
+            many => {
+                return Err(D::Error::custom(format!(
                 "a custom guard entry takes only one of `package`, `path` or `inline`, found {}",
                 many.join(" and ")
-            ))),
+            )))
+            }
         };
         parsed.map_err(|e| D::Error::custom(format!("custom guard `{}`: {e}", kinds[0])))
     }
