@@ -177,18 +177,12 @@ impl PathMatcher {
 
     /// The first pattern (as configured) that matches the path, if any.
     pub fn first_match(&self, path: &NormalizedPath) -> Option<&str> {
-        let candidates: Vec<&str> = match self.mode {
-            MatchMode::Deny => path.all_forms().collect(),
-            MatchMode::Allow => std::iter::once(path.canonical.as_str())
-                .chain(path.resolved.as_deref())
-                .collect(),
-        };
-        if self.mode == MatchMode::Allow && path.resolved.is_some() {
+        match (self.mode, path.resolved.as_deref()) {
+            (MatchMode::Deny, _) => path.all_forms().find_map(|c| self.first_match_str(c)),
             // The file system sends this path elsewhere: only the real target counts.
-            let target = path.resolved.as_deref().unwrap_or_default();
-            return self.first_match_str(target);
+            (MatchMode::Allow, Some(target)) => self.first_match_str(target),
+            (MatchMode::Allow, None) => self.first_match_str(&path.canonical),
         }
-        candidates.into_iter().find_map(|c| self.first_match_str(c))
     }
 
     /// The first pattern that matches one string form.

@@ -1,8 +1,6 @@
 //! How a policy combines with the policy it `extends` (SPEC.md §7 merge strategies).
 
-use super::model::{
-    CustomGuardSpec, GuardsSection, LegacyCustomGuard, MergeStrategy, PolicyFile, SettingsSection,
-};
+use super::model::{CustomGuardSpec, GuardsSection, MergeStrategy, PolicyFile, SettingsSection};
 use crate::compose::CompositionRule;
 use crate::guards::GuardConfig;
 
@@ -111,11 +109,4 @@ fn merge_keyed<T: Clone, K: PartialEq>(base: &[T], child: &[T], key: impl Fn(&T)
         }
     }
     out
-}
-
-impl LegacyCustomGuard {
-    /// Key used when merging.
-    pub fn key(&self) -> &str {
-        &self.id
-    }
 }
