@@ -51,6 +51,37 @@ impl AuditLog {
         }
     }
 
+    /// Record one event that is not a decision (plugin loads, checks, capability use):
+    /// `fields` is merged into a record with `timestamp` and `kind`.
+    pub fn record_event(&self, kind: &str, fields: serde_json::Value) {
+        let mut record = serde_json::Map::new();
+        record.insert(
+            "timestamp".into(),
+            chrono::Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                .into(),
+        );
+        record.insert("kind".into(), kind.into());
+        if let serde_json::Value::Object(fields) = fields {
+            record.extend(fields);
+        }
+        match serde_json::to_vec(&record) {
+            Ok(line) => self.write_line(line),
+            Err(e) => tracing::error!(kind, error = %e, "audit record could not be serialised"),
+        }
+    }
+
+    fn write_line(&self, mut line: Vec<u8>) {
+        line.push(b'\n');
+        let mut out = match self.out.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
+            tracing::error!(error = %e, "audit log write failed");
+        }
+    }
+
     /// Record one decision. Audit failures are reported through `tracing`, never turned
     /// into a different decision.
     pub fn record(&self, policy: &str, event: &PolicyEvent, decision: &Decision) {
@@ -63,17 +94,10 @@ impl AuditLog {
             policy,
             decision,
         };
-        let Ok(mut line) = serde_json::to_vec(&record) else {
+        let Ok(line) = serde_json::to_vec(&record) else {
             tracing::error!(event_id = %event.event_id, "audit record could not be serialised");
             return;
         };
-        line.push(b'\n');
-        let mut out = match self.out.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
-            tracing::error!(error = %e, "audit log write failed");
-        }
+        self.write_line(line);
     }
 }

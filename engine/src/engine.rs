@@ -12,7 +12,9 @@ use crate::decision::{Contribution, ContributionKind, Decision, Severity, Status
 use crate::event::PolicyEvent;
 use crate::guard_table::{GuardId, GuardRun, GuardTable, Outcome};
 use crate::guards::{jailbreak, Guard, GuardBuildError, GuardConfig};
-use crate::policy::model::{CustomGuardSpec, GuardsSection};
+use crate::plugin::manifest::{TrustOverride, TrustTier};
+use crate::plugin::{PackageRequest, PluginHost, WasmGuard};
+use crate::policy::model::{CustomGuardSpec, GuardsSection, PathGuardSpec};
 use crate::policy::{Policy, PolicyError, Problem, Settings};
 
 /// Errors building an engine are policy errors, each located.
@@ -30,10 +32,24 @@ pub struct Engine {
     audit: Option<Arc<AuditLog>>,
 }
 
+/// How an engine is built beyond its policy.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// The WebAssembly host for `guards.custom` `path:` entries. When `None` and the
+    /// policy has such entries, the process-wide [`PluginHost::shared`] is used.
+    pub plugins: Option<PluginHost>,
+}
+
 impl Engine {
     /// Build from an effective policy. Every problem is reported, located.
     pub fn new(policy: &Policy) -> Result<Self, EngineError> {
+        Self::with_options(policy, EngineOptions::default())
+    }
+
+    /// Build from an effective policy with options (a configured plugin host).
+    pub fn with_options(policy: &Policy, options: EngineOptions) -> Result<Self, EngineError> {
         let guards = &policy.file.guards;
+        let mut plugins = options.plugins;
         let mut problems = Vec::new();
         let mut table = GuardTable::new();
         let mut direct = Vec::new();
@@ -49,12 +65,10 @@ impl Engine {
                 e.message.clone(),
             )),
         };
-        add(
-            build(&guards.forbidden_path),
-            &[],
-            &mut table,
-            &mut problems,
-        );
+        // One compiled forbidden-path list serves `forbidden_path` and the path arguments
+        // of `shell_command` (guards::builtin).
+        let paths = crate::guards::builtin::PolicyPaths::new(&guards.forbidden_path);
+        add(paths.forbidden_path_guard(), &[], &mut table, &mut problems);
         add(
             build(&guards.path_allowlist),
             &[],
@@ -74,7 +88,12 @@ impl Engine {
             &mut table,
             &mut problems,
         );
-        add(build(&guards.shell_command), &[], &mut table, &mut problems);
+        add(
+            paths.shell_command(&guards.shell_command),
+            &[],
+            &mut table,
+            &mut problems,
+        );
         add(build(&guards.mcp_tool), &[], &mut table, &mut problems);
         add(
             build(&guards.prompt_injection),
@@ -114,19 +133,33 @@ impl Engine {
                 CustomGuardSpec::Package(p) => problems.push(policy.problem(
                     &field,
                     format!(
-                        "cannot resolve guard package `{}`: this engine build has no plugin \
-                         loader yet (set `enabled: false` to keep the entry without running it)",
+                        "cannot resolve guard package `{}`: resolving packages from a registry \
+                         is not available in this engine build; install the package locally \
+                         and use `path:` (or set `enabled: false` to keep the entry)",
                         p.package
                     ),
                 )),
-                CustomGuardSpec::Path(p) => problems.push(policy.problem(
-                    &field,
-                    format!(
-                        "cannot load guard from `{}`: this engine build has no plugin loader \
-                         yet (set `enabled: false` to keep the entry without running it)",
-                        p.path
-                    ),
-                )),
+                CustomGuardSpec::Path(p) => {
+                    match load_path_guards(policy, p, &field, &mut plugins) {
+                        Ok(guards) => {
+                            for guard in guards {
+                                if table.id(guard.name()).is_some() {
+                                    problems.push(policy.problem(
+                                        &format!("{field}.path"),
+                                        format!(
+                                            "the package provides a guard named `{}`, but a guard \
+                                             with that name already exists",
+                                            guard.name()
+                                        ),
+                                    ));
+                                    continue;
+                                }
+                                direct.push(table.insert_top_level(Arc::new(guard), &[]));
+                            }
+                        }
+                        Err(problem) => problems.push(problem),
+                    }
+                }
             }
         }
         for (i, legacy) in policy.file.custom_guards.iter().enumerate() {
@@ -331,7 +364,22 @@ fn operand_instance(
         egress_allowlist::NAME => with(&guards.egress_allowlist, config),
         secret_leak::NAME => with(&guards.secret_leak, config),
         patch_integrity::NAME => with(&guards.patch_integrity, config),
-        shell_command::NAME => with(&guards.shell_command, config),
+        // Path arguments are checked against the policy's forbidden paths, as for the
+        // policy's own `shell_command`.
+        shell_command::NAME => {
+            let child: shell_command::ShellCommandConfig =
+                serde_json::from_value(config.clone())
+                    .map_err(|e| format!("invalid config for `{}`: {e}", shell_command::NAME))?;
+            let merged = guards
+                .shell_command
+                .clone()
+                .unwrap_or_default()
+                .merge_with(&child);
+            builtin::PolicyPaths::new(&guards.forbidden_path)
+                .shell_command_guard(&merged)
+                .map(Arc::from)
+                .map_err(|e| format!("config.{}: {}", e.field, e.message))
+        }
         mcp_tool::NAME => with(&guards.mcp_tool, config),
         prompt_injection::NAME => with(&guards.prompt_injection, config),
         jailbreak::NAME | jailbreak::GUARD_NAME => with(&guards.jailbreak, config),
@@ -339,4 +387,54 @@ fn operand_instance(
             "`config` on an operand is supported for built-in guards only; `{other}` is not one"
         )),
     }
+}
+
+/// Load the guards of a `guards.custom` `path:` entry, or say (located) why not.
+fn load_path_guards(
+    policy: &Policy,
+    spec: &PathGuardSpec,
+    field: &str,
+    plugins: &mut Option<PluginHost>,
+) -> Result<Vec<WasmGuard>, Problem> {
+    let trust_override = match &spec.trust_override {
+        None => None,
+        Some(value) => Some(
+            serde_json::from_value::<TrustOverride>(value.clone())
+                .map_err(|e| policy.problem(&format!("{field}.trust_override"), e.to_string()))?,
+        ),
+    };
+    let host = match plugins {
+        Some(host) => host.clone(),
+        None => {
+            let host = PluginHost::shared()
+                .map_err(|e| policy.problem(&format!("{field}.path"), e.to_string()))?;
+            *plugins = Some(host.clone());
+            host
+        }
+    };
+    let path = policy.source.dir().join(&spec.path);
+    let empty = serde_json::Value::Object(Default::default());
+    // A local package is entitled to what the policy grants it, community by default.
+    let entitled = trust_override
+        .as_ref()
+        .and_then(|t| t.max_trust_tier)
+        .unwrap_or(TrustTier::Community);
+    host.load(PackageRequest {
+        path: &path,
+        config: spec.config.as_ref().unwrap_or(&empty),
+        trust_override: trust_override.as_ref(),
+        entitled,
+    })
+    .map_err(|e| {
+        let at = match e {
+            crate::plugin::PluginError::Config { .. } | crate::plugin::PluginError::Init { .. } => {
+                format!("{field}.config")
+            }
+            crate::plugin::PluginError::Refused { .. } if spec.trust_override.is_some() => {
+                format!("{field}.trust_override")
+            }
+            _ => format!("{field}.path"),
+        };
+        policy.problem(&at, e.to_string())
+    })
 }

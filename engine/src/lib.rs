@@ -24,12 +24,13 @@ pub mod event;
 pub mod guard_table;
 pub mod guards;
 pub mod normalize;
+pub mod plugin;
 pub mod policy;
 pub mod policy_test;
 
 pub use decision::{
     Contribution, ContributionKind, Decision, Severity, Status, TraceEntry, Verdict,
 };
-pub use engine::{Engine, EngineError};
+pub use engine::{Engine, EngineError, EngineOptions};
 pub use event::{EventData, EventLimits, EventType, PolicyEvent};
 pub use policy::{Policy, PolicyError};

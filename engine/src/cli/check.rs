@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clawdstrike_engine::audit::AuditLog;
-use clawdstrike_engine::{Engine, EventLimits, PolicyEvent, Status};
+use clawdstrike_engine::{EventLimits, PolicyEvent, Status};
 use serde_json::Value;
 
-use super::{load_policy, output, report_policy_error, PolicyArgs};
+use super::{build_engine, load_policy, output, report_policy_error, PolicyArgs};
 use super::{EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK};
 
 /// Arguments of `check`.
@@ -44,21 +44,25 @@ pub fn run(args: CheckArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
-    let mut engine = match Engine::new(&policy) {
+    let audit = match &args.audit_log {
+        Some(path) => match AuditLog::open(path) {
+            Ok(log) => Some(Arc::new(log)),
+            Err(e) => {
+                eprintln!("error: cannot open audit log {}: {e}", path.display());
+                return EXIT_BAD_INPUT;
+            }
+        },
+        None => None,
+    };
+    let mut engine = match build_engine(&policy, &args.policy_args, audit.clone()) {
         Ok(e) => e,
         Err(e) => {
             report_policy_error(&e);
             return EXIT_BAD_INPUT;
         }
     };
-    if let Some(path) = &args.audit_log {
-        match AuditLog::open(path) {
-            Ok(log) => engine = engine.with_audit(Arc::new(log)),
-            Err(e) => {
-                eprintln!("error: cannot open audit log {}: {e}", path.display());
-                return EXIT_BAD_INPUT;
-            }
-        }
+    if let Some(audit) = audit {
+        engine = engine.with_audit(audit);
     }
     let source = match &args.event {
         Some(p) if p.as_os_str() != "-" => p.display().to_string(),

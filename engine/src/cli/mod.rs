@@ -78,6 +78,43 @@ pub fn load_policy(spec: &str, args: &PolicyArgs, expand: bool) -> Result<Policy
     Policy::from_file_with(&path, &opts)
 }
 
+/// Build the engine for a policy loaded from the command line. A WebAssembly host is
+/// started only when the policy has `path:` guards; it reads secrets from the same
+/// source as `${secrets.NAME}` and writes plugin audit records to `audit`.
+pub fn build_engine(
+    policy: &Policy,
+    args: &PolicyArgs,
+    audit: Option<std::sync::Arc<clawdstrike_engine::audit::AuditLog>>,
+) -> Result<clawdstrike_engine::Engine, PolicyError> {
+    use clawdstrike_engine::plugin::{HostOptions, PluginHost};
+    use clawdstrike_engine::policy::model::CustomGuardSpec;
+    let wants_plugins = policy
+        .file
+        .guards
+        .custom
+        .iter()
+        .any(|g| matches!(g, CustomGuardSpec::Path(p) if p.enabled));
+    let mut options = clawdstrike_engine::EngineOptions::default();
+    if wants_plugins {
+        let secrets =
+            Resolver::from_env(args.secrets.clone()).map_err(|message| PolicyError::Io {
+                path: args.secrets.clone().unwrap_or_default(),
+                message,
+            })?;
+        let host = PluginHost::new(HostOptions {
+            secrets,
+            audit,
+            ..HostOptions::default()
+        })
+        .map_err(|e| PolicyError::Io {
+            path: PathBuf::from(policy.source.describe()),
+            message: e.to_string(),
+        })?;
+        options.plugins = Some(host);
+    }
+    clawdstrike_engine::Engine::with_options(policy, options)
+}
+
 /// Print every problem of a policy error to stderr, one per line.
 pub fn report_policy_error(err: &PolicyError) {
     for problem in err.problems() {

@@ -4,9 +4,8 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use clawdstrike_engine::policy_test::{self, PolicyTestFile};
-use clawdstrike_engine::Engine;
 
-use super::{load_policy, report_policy_error, PolicyArgs};
+use super::{build_engine, load_policy, report_policy_error, PolicyArgs};
 use super::{EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK};
 
 #[derive(Subcommand)]
@@ -57,7 +56,8 @@ pub fn run(cmd: PolicyCommand) -> i32 {
 }
 
 fn validate(file: &str, args: &PolicyArgs) -> i32 {
-    let result = load_policy(file, args, true).and_then(|p| Engine::new(&p).map(|e| (p, e)));
+    let result =
+        load_policy(file, args, true).and_then(|p| build_engine(&p, args, None).map(|e| (p, e)));
     match result {
         Ok((policy, engine)) => {
             println!(
@@ -143,13 +143,14 @@ fn test(file: &PathBuf, policy_override: Option<&str>, args: &PolicyArgs) -> i32
             return EXIT_BAD_INPUT;
         }
     };
-    let engine = match load_policy(&policy_spec, args, true).and_then(|p| Engine::new(&p)) {
-        Ok(e) => e,
-        Err(e) => {
-            report_policy_error(&e);
-            return EXIT_BAD_INPUT;
-        }
-    };
+    let engine =
+        match load_policy(&policy_spec, args, true).and_then(|p| build_engine(&p, args, None)) {
+            Ok(e) => e,
+            Err(e) => {
+                report_policy_error(&e);
+                return EXIT_BAD_INPUT;
+            }
+        };
     let outcomes = policy_test::run(&engine, &tests);
     let mut failed = 0;
     for o in &outcomes {

@@ -54,7 +54,8 @@ impl Source {
         }
     }
 
-    fn dir(&self) -> PathBuf {
+    /// The directory relative paths in the policy are resolved against.
+    pub fn dir(&self) -> PathBuf {
         match self {
             Source::File(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
             _ => PathBuf::from("."),

@@ -53,7 +53,8 @@ impl Resolver {
         }
     }
 
-    fn secret(&self, name: &str) -> Result<String, String> {
+    /// The value of secret `name`: from the secrets file, else `$CLAWDSTRIKE_SECRET_<NAME>`.
+    pub fn secret(&self, name: &str) -> Result<String, String> {
         if let Some(v) = self.secrets.get(name) {
             return Ok(v.clone());
         }

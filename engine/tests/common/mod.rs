@@ -49,3 +49,7 @@ pub fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
     std::fs::write(&path, contents).expect("write temp file");
     path
 }
+
+pub mod guards;
+pub mod http;
+pub mod plugin_host;

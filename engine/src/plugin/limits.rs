@@ -1,0 +1,133 @@
+//! Every limit the WebAssembly guard host enforces, in one place.
+//!
+//! Per-guard limits come from the manifest's `resources` (capped by the trust tier, see
+//! [`crate::plugin::manifest`]); the constants here bound what no manifest can raise and
+//! size the host's own buffers. Changing one of these changes the sandbox: say why in the
+//! commit.
+
+use std::time::Duration;
+
+use crate::plugin::manifest::Resources;
+
+/// How often the epoch ticker advances the engine's epoch. A guard's wall-clock deadline
+/// is rounded up to whole ticks, so a runaway guard stops within one tick of its limit.
+pub const EPOCH_TICK: Duration = Duration::from_millis(2);
+
+/// Fuel granted per millisecond of `maxCpuMs`. Fuel counts WebAssembly operations, so
+/// the CPU budget is deterministic (the same guard and event always cost the same) and
+/// independent of machine load; this rate approximates one millisecond of optimised
+/// code on current x86-64 hardware (`benches/plugin.rs` reports the measured rate).
+pub const FUEL_PER_CPU_MS: u64 = 5_000_000;
+
+/// Native stack available to a guard's WebAssembly code. Unbounded recursion traps
+/// with a stack overflow instead of taking the process down.
+pub const MAX_WASM_STACK: usize = 512 * 1024;
+
+/// Largest linear memory any guard may have, whatever its manifest says; also the size
+/// of a pooling-allocator memory slot.
+pub const MAX_MEMORY_BYTES: usize = 1 << 30;
+
+/// Concurrent guard instances the pooling allocator can hold (one per check in flight).
+pub const POOL_COMPONENT_INSTANCES: u32 = 128;
+
+/// Core module instances in the pool (a ComponentizeJS guard uses several per instance).
+pub const POOL_CORE_INSTANCES: u32 = 1024;
+
+/// Linear memories in the pool.
+pub const POOL_MEMORIES: u32 = 512;
+
+/// Tables in the pool.
+pub const POOL_TABLES: u32 = 1024;
+
+/// Memories one component instance may create.
+pub const MAX_MEMORIES_PER_COMPONENT: u32 = 16;
+
+/// Tables one component instance may create.
+pub const MAX_TABLES_PER_COMPONENT: u32 = 64;
+
+/// Core instances one component instance may create.
+pub const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 128;
+
+/// Elements in one table.
+pub const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// Largest component file the host will read.
+pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
+
+/// Largest event JSON handed to a guard; a larger event is denied without running it.
+pub const MAX_EVENT_BYTES: usize = 4 << 20;
+
+/// Largest verdict text a guard may return (reason + details + remediation).
+pub const MAX_VERDICT_BYTES: usize = 64 << 10;
+
+/// Longest `reason` kept from a guard; longer ones are cut at a character boundary.
+pub const MAX_REASON_BYTES: usize = 4 << 10;
+
+/// Bytes of log (host `log` calls plus stdout/stderr) kept per check.
+pub const MAX_LOG_BYTES_PER_CHECK: usize = 64 << 10;
+
+/// Longest single log message kept.
+pub const MAX_LOG_MESSAGE_BYTES: usize = 4 << 10;
+
+/// Largest file `read-file` returns.
+pub const MAX_READ_FILE_BYTES: u64 = 8 << 20;
+
+/// Longest path `read-file` accepts.
+pub const MAX_PATH_BYTES: usize = 4096;
+
+/// Longest URL `http-request` accepts.
+pub const MAX_URL_BYTES: usize = 8192;
+
+/// Most request headers, and their total size.
+pub const MAX_REQUEST_HEADERS: usize = 64;
+/// Total size of request headers.
+pub const MAX_REQUEST_HEADER_BYTES: usize = 16 << 10;
+
+/// The longest any HTTP request may take, whatever the guard asks.
+pub const MAX_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Redirects followed (each one checked against the allowlist).
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Host `state` store: longest key, largest value, most keys, total bytes per guard.
+pub const STATE_MAX_KEY_BYTES: usize = 256;
+/// Largest value in the `state` store.
+pub const STATE_MAX_VALUE_BYTES: usize = 64 << 10;
+/// Most keys in the `state` store.
+pub const STATE_MAX_KEYS: usize = 1024;
+/// Total bytes (keys + values) in one guard's `state` store.
+pub const STATE_MAX_TOTAL_BYTES: usize = 1 << 20;
+
+/// The limits applied to one check of one guard, derived from its manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckLimits {
+    /// Linear memory cap in bytes.
+    pub memory_bytes: usize,
+    /// Fuel for one `init` + `check`.
+    pub fuel: u64,
+    /// Wall-clock budget for one `init` + `check`, host calls included.
+    pub wall: Duration,
+}
+
+impl CheckLimits {
+    /// The limits for a guard with these declared resources.
+    pub fn from_resources(resources: &Resources) -> Self {
+        let memory = (resources.max_memory_mb as usize).saturating_mul(1 << 20);
+        CheckLimits {
+            memory_bytes: memory.min(MAX_MEMORY_BYTES),
+            fuel: u64::from(resources.max_cpu_ms).saturating_mul(FUEL_PER_CPU_MS),
+            wall: Duration::from_millis(u64::from(resources.max_timeout_ms)),
+        }
+    }
+
+    /// Epoch ticks covering the wall-clock budget (at least one).
+    pub fn epoch_ticks(&self) -> u64 {
+        let tick = EPOCH_TICK.as_micros().max(1);
+        (self.wall.as_micros().div_ceil(tick) as u64).max(1)
+    }
+}
+
+/// Request body cap for a guard declaring `network: true` (no size fields to read).
+pub const ANY_HOST_MAX_REQUEST_BYTES: u64 = 1 << 20;
+/// Response body cap for a guard declaring `network: true`.
+pub const ANY_HOST_MAX_RESPONSE_BYTES: u64 = 10 << 20;

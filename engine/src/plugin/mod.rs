@@ -1,0 +1,26 @@
+//! Guard plugins: the manifest model, and the WebAssembly host that loads guard
+//! components and runs them behind capability checks.
+//!
+//! * [`manifest`]: `clawdstrike.plugin.json` / `.toml`, trust tiers and their limits.
+//! * [`host`]: [`PluginHost`] loads packages (manifest → tier → component → probe).
+//! * [`wasm_guard`]: [`WasmGuard`], a guard run in a fresh, limited instance per check.
+//! * [`capability`]: the checks behind `http-request`, `read-file` and `get-secret`.
+//! * [`limits`]: every limit in one place.
+//! * [`cache`]: the local cache of compiled components.
+
+pub mod audit;
+pub mod bindings;
+pub mod cache;
+pub mod capability;
+pub mod error;
+pub mod host;
+pub mod imports;
+pub mod limits;
+pub mod manifest;
+pub mod state_store;
+pub mod store;
+pub mod wasm_guard;
+
+pub use error::PluginError;
+pub use host::{HostOptions, PackageRequest, PluginHost};
+pub use wasm_guard::WasmGuard;
