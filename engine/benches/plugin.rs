@@ -3,7 +3,8 @@
 //! and resident memory per loaded guard — for the Rust ACME guard and the TypeScript
 //! parity guard. Also calibrates the CPU budget: how long `maxCpuMs` of fuel takes.
 //!
-//! `cargo bench -p clawdstrike-engine --bench plugin` for the numbers; the smoke run
+//! `cargo bench -p clawdstrike-engine --bench plugin` for the numbers (set
+//! `CLAWDSTRIKE_BENCH_GUARD=DIR` to measure another package too); the smoke run
 //! (`cargo test --benches`) runs every measurement once. Needs the example guards built
 //! (`scripts/build-guards.sh`).
 
@@ -188,20 +189,9 @@ fn measure(label: &str, dir: &Path, config: &Value, full: bool) -> Report {
 
 /// How long the default CPU budget takes to run out in a tight loop.
 fn calibrate_fuel(full: bool) {
-    let dir = tempfile::tempdir().expect("dir");
-    let wasm = example("hostile").join("dist/guard.wasm");
-    std::fs::create_dir(dir.path().join("dist")).expect("dist");
-    std::fs::copy(wasm, dir.path().join("dist/guard.wasm")).expect("copy");
-    std::fs::write(
-        dir.path().join("clawdstrike.plugin.json"),
-        json!({"version": "1.0.0", "name": "hostile-bench",
-               "guards": [{"name": "hostile", "entrypoint": "dist/guard.wasm", "handles": ["file_write"]}],
-               "resources": {"maxCpuMs": 100, "maxTimeoutMs": 5000}})
-        .to_string(),
-    )
-    .expect("manifest");
+    // The hostile example's manifest keeps the default community budget: 100 ms of CPU.
     let host = host(None);
-    let guard = load(&host, dir.path(), &json!({"mode": "loop"}));
+    let guard = load(&host, &example("hostile"), &json!({"mode": "loop"}));
     let event = PolicyEvent::file_write("loop", "/tmp/x", "x");
     let runs = if full { 5 } else { 1 };
     let took = median(
@@ -253,5 +243,10 @@ fn main() {
         &json!({}),
         full,
     );
+    // Measure your own guard package the same way.
+    if let Some(dir) = std::env::var_os("CLAWDSTRIKE_BENCH_GUARD") {
+        let dir = PathBuf::from(dir);
+        measure(&dir.display().to_string(), &dir, &json!({}), full);
+    }
     calibrate_fuel(full);
 }

@@ -410,7 +410,7 @@ fn default_ruleset_denies_credentials_and_unlisted_egress_and_allows_ordinary_wo
         ),
         deny(
             "package registries are not in the built-in list",
-            egress("registry.npmjs.org", 443),
+            egress("packages.example.com", 443),
             "egress_allowlist",
         ),
         deny(
@@ -666,8 +666,8 @@ fn ai_agent_ruleset_requires_confirmation_for_git_push_and_allows_ai_apis() {
             "egress_allowlist",
         ),
         deny(
-            "pypi is not in the built-in list",
-            egress("pypi.org", 443),
+            "an unlisted package index",
+            egress("pkgs.example.org", 443),
             "egress_allowlist",
         ),
         // command_exec
@@ -820,7 +820,7 @@ fn permissive_ruleset_allows_any_egress_but_keeps_the_other_defaults() {
         ),
         allow(
             "package registry",
-            egress("registry.npmjs.org", 443),
+            egress("packages.example.com", 443),
             "egress_allowlist",
         ),
         // Absent sections run with their defaults (forbidden_path, secret_leak, mcp_tool).
