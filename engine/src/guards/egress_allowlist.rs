@@ -6,7 +6,6 @@
 //! hosts are compared after normalisation (case, trailing dot, full-width, IPv6
 //! brackets) and an event whose `url` names a different host than `host` is denied.
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -14,6 +13,7 @@ use super::forbidden_path::merge_list;
 use super::{Guard, GuardBuildError, GuardConfig};
 use crate::decision::{Severity, Verdict};
 use crate::event::{EventData, PolicyEvent};
+use crate::normalize::glob::{self, GlobList, GlobOptions};
 use crate::normalize::host::{parse_host, parse_url};
 
 /// Section name under `guards:`.
@@ -153,11 +153,16 @@ enum PortSpec {
 /// A compiled list of `host[:port]` patterns.
 #[derive(Debug)]
 struct HostList {
-    set: GlobSet,
-    /// For every glob in `set`: (index of the configured pattern, port).
+    globs: GlobList,
+    /// For every glob in `globs`: (index of the configured pattern, port).
     origin: Vec<(usize, PortSpec)>,
     patterns: Vec<String>,
 }
+
+/// Host globs ignore ASCII case (hosts are folded as well).
+const HOST_GLOBS: GlobOptions = GlobOptions {
+    case_insensitive: true,
+};
 
 /// Split a configured `host[:port]` pattern.
 fn split_pattern(raw: &str) -> Result<(String, PortSpec), String> {
@@ -193,35 +198,36 @@ fn split_pattern(raw: &str) -> Result<(String, PortSpec), String> {
 }
 
 impl HostList {
-    fn new(field: &str, patterns: &[String]) -> Result<Self, GuardBuildError> {
-        let mut builder = GlobSetBuilder::new();
-        let mut origin = Vec::new();
+    /// The globs of each pattern (`*.example.com` also covers the apex `example.com`),
+    /// checked; errors name the entry.
+    fn forms(
+        field: &str,
+        patterns: &[String],
+    ) -> Result<Vec<(String, usize, PortSpec)>, GuardBuildError> {
+        let mut forms = Vec::with_capacity(patterns.len());
         for (i, raw) in patterns.iter().enumerate() {
             let err = |m: String| GuardBuildError::new(NAME, format!("{field}[{i}]"), m);
             let (host, port) = split_pattern(raw).map_err(err)?;
-            let mut forms = vec![host.clone()];
-            // `*.example.com` also covers the apex `example.com`.
-            if let Some(apex) = host.strip_prefix("*.") {
-                if !apex.is_empty() {
-                    forms.push(apex.to_string());
-                }
-            }
-            for form in forms {
-                let glob = GlobBuilder::new(&form)
-                    .case_insensitive(true)
-                    .literal_separator(false)
-                    .build()
+            let apex = host
+                .strip_prefix("*.")
+                .filter(|apex| !apex.is_empty())
+                .map(str::to_string);
+            for form in std::iter::once(host).chain(apex) {
+                glob::check(&form, HOST_GLOBS)
                     .map_err(|e| err(format!("invalid host pattern `{raw}`: {e}")))?;
-                builder.add(glob);
-                origin.push((i, port));
+                forms.push((form, i, port));
             }
         }
-        let set = builder
-            .build()
+        Ok(forms)
+    }
+
+    fn new(field: &str, patterns: &[String]) -> Result<Self, GuardBuildError> {
+        let forms = Self::forms(field, patterns)?;
+        let globs = GlobList::new(forms.iter().map(|(f, _, _)| f.as_str()), HOST_GLOBS)
             .map_err(|e| GuardBuildError::new(NAME, field, format!("invalid patterns: {e}")))?;
         Ok(Self {
-            set,
-            origin,
+            globs,
+            origin: forms.into_iter().map(|(_, i, port)| (i, port)).collect(),
             patterns: patterns.to_vec(),
         })
     }
@@ -237,17 +243,14 @@ impl HostList {
         if self.patterns.is_empty() {
             return None;
         }
-        self.set
-            .matches(host)
-            .into_iter()
-            .filter(|&g| match (self.origin[g].1, port) {
+        // Globs are numbered in pattern order, so the lowest glob is the first pattern.
+        self.globs
+            .first_match(host, |g| match (self.origin[g].1, port) {
                 (PortSpec::Any, _) => true,
                 (PortSpec::Only(p), Some(q)) => p == q,
                 (PortSpec::Only(_), None) => unknown_port_matches,
             })
-            .map(|g| self.origin[g].0)
-            .min()
-            .map(|i| self.patterns[i].as_str())
+            .map(|g| self.patterns[self.origin[g].0].as_str())
     }
 }
 
@@ -264,8 +267,8 @@ impl EgressAllowlistGuard {
     /// Compile a configuration.
     pub fn new(config: &EgressAllowlistConfig) -> Result<Self, GuardBuildError> {
         // Validate the fields as written so errors name them.
-        HostList::new("additional_allow", &config.additional_allow)?;
-        HostList::new("additional_block", &config.additional_block)?;
+        HostList::forms("additional_allow", &config.additional_allow)?;
+        HostList::forms("additional_block", &config.additional_block)?;
         Ok(Self {
             enabled: config.enabled,
             allow: HostList::new("allow", &config.effective_allow())?,
@@ -564,13 +567,13 @@ mod tests {
         let child = EgressAllowlistConfig {
             allow: vec![],
             default_action: None,
-            additional_allow: vec!["pypi.org".into()],
+            additional_allow: vec!["pkgs.example.org".into()],
             remove_allow: vec!["github.com".into()],
             additional_block: vec!["bad.com".into()],
             ..Default::default()
         };
         let m = base.merge_with(&child);
-        assert!(m.allow.contains(&"pypi.org".to_string()));
+        assert!(m.allow.contains(&"pkgs.example.org".to_string()));
         assert!(!m.allow.contains(&"github.com".to_string()));
         assert!(m.allow.contains(&"*.openai.com".to_string()));
         assert_eq!(m.block, vec!["bad.com"]);

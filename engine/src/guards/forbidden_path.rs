@@ -6,13 +6,15 @@
 //! full-width variants, a bare `~/.ssh` directory) and an invalid glob is a build error
 //! instead of being dropped silently.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Guard, GuardBuildError, GuardConfig};
 use crate::decision::{Severity, Verdict};
 use crate::event::{EventData, PolicyEvent};
-use crate::normalize::path::{normalize, MatchMode, PathMatcher};
+use crate::normalize::path::{normalize, MatchMode, NormalizedPath, PathMatcher};
 
 /// Section name under `guards:`.
 pub const NAME: &str = "forbidden_path";
@@ -148,13 +150,14 @@ impl GuardConfig for ForbiddenPathConfig {
     }
 }
 
-/// Compile a glob list, naming the first invalid entry.
-pub(crate) fn compile_globs(
+/// Check a glob list's syntax without compiling it, naming the first invalid entry the
+/// way [`compile_globs`] does.
+pub(crate) fn check_globs(
     guard: &str,
     field: &str,
     globs: &[String],
     mode: MatchMode,
-) -> Result<PathMatcher, GuardBuildError> {
+) -> Result<(), GuardBuildError> {
     for (i, g) in globs.iter().enumerate() {
         if g.trim().is_empty() {
             return Err(GuardBuildError::new(
@@ -163,34 +166,77 @@ pub(crate) fn compile_globs(
                 "empty glob pattern",
             ));
         }
-        if let Err(e) = PathMatcher::new(std::slice::from_ref(g), mode) {
-            return Err(GuardBuildError::new(
-                guard,
-                format!("{field}[{i}]"),
-                format!("invalid glob `{g}`: {e}"),
-            ));
+        if let Err(e) = PathMatcher::check(g, mode) {
+            // A glob before this one may still be too large to compile on its own;
+            // compiling each one alone reports that first, as a full check would.
+            return Err(
+                locate_glob_error(guard, field, &globs[..i], mode).unwrap_or_else(|| {
+                    GuardBuildError::new(
+                        guard,
+                        format!("{field}[{i}]"),
+                        format!("invalid glob `{g}`: {e}"),
+                    )
+                }),
+            );
         }
     }
-    PathMatcher::new(globs, mode)
-        .map_err(|e| GuardBuildError::new(guard, field, format!("invalid glob list: {e}")))
+    Ok(())
 }
 
-/// The compiled `forbidden_path` guard.
+/// The first glob that cannot be compiled on its own, as an error naming it.
+fn locate_glob_error(
+    guard: &str,
+    field: &str,
+    globs: &[String],
+    mode: MatchMode,
+) -> Option<GuardBuildError> {
+    globs.iter().enumerate().find_map(|(i, g)| {
+        PathMatcher::new(std::slice::from_ref(g), mode)
+            .err()
+            .map(|e| {
+                GuardBuildError::new(
+                    guard,
+                    format!("{field}[{i}]"),
+                    format!("invalid glob `{g}`: {e}"),
+                )
+            })
+    })
+}
+
+/// Compile a glob list, naming the first invalid entry.
+pub(crate) fn compile_globs(
+    guard: &str,
+    field: &str,
+    globs: &[String],
+    mode: MatchMode,
+) -> Result<PathMatcher, GuardBuildError> {
+    check_globs(guard, field, globs, mode)?;
+    PathMatcher::new(globs, mode).map_err(|e| {
+        locate_glob_error(guard, field, globs, mode).unwrap_or_else(|| {
+            GuardBuildError::new(guard, field, format!("invalid glob list: {e}"))
+        })
+    })
+}
+
+/// The compiled forbidden paths of a policy: its effective patterns and exceptions.
+///
+/// Compiled once per engine and shared (`Arc`) by `forbidden_path` and by
+/// `shell_command`, which checks the path arguments of commands against the same list.
 #[derive(Debug)]
-pub struct ForbiddenPathGuard {
-    enabled: bool,
+pub struct ForbiddenPaths {
     patterns: PathMatcher,
     exceptions: PathMatcher,
 }
 
-impl ForbiddenPathGuard {
-    /// Compile a configuration.
+impl ForbiddenPaths {
+    /// Compile a configuration's effective patterns and exceptions; errors name the field
+    /// as written.
     pub fn new(config: &ForbiddenPathConfig) -> Result<Self, GuardBuildError> {
         // Report errors against the field the user wrote.
         if let Some(p) = &config.patterns {
-            compile_globs(NAME, "patterns", p, MatchMode::Deny)?;
+            check_globs(NAME, "patterns", p, MatchMode::Deny)?;
         }
-        compile_globs(
+        check_globs(
             NAME,
             "additional_patterns",
             &config.additional_patterns,
@@ -204,19 +250,57 @@ impl ForbiddenPathGuard {
         )?;
         let exceptions = compile_globs(NAME, "exceptions", &config.exceptions, MatchMode::Allow)?;
         Ok(Self {
-            enabled: config.enabled,
             patterns,
             exceptions,
         })
     }
 
-    /// The pattern that forbids `path`, if any (exceptions considered).
-    pub fn forbidden_by(&self, path: &str) -> Option<&str> {
-        let normalized = normalize(path);
-        if !self.exceptions.is_empty() && self.exceptions.first_match(&normalized).is_some() {
+    /// Compile explicit lists (`patterns` in deny mode, `exceptions` in allow mode).
+    pub fn from_lists(patterns: &[String], exceptions: &[String]) -> Result<Self, globset::Error> {
+        Ok(Self {
+            patterns: PathMatcher::new(patterns, MatchMode::Deny)?,
+            exceptions: PathMatcher::new(exceptions, MatchMode::Allow)?,
+        })
+    }
+
+    /// The pattern that forbids a normalised path, if any (exceptions considered).
+    pub fn forbidden_by_normalized(&self, path: &NormalizedPath) -> Option<&str> {
+        if !self.exceptions.is_empty() && self.exceptions.first_match(path).is_some() {
             return None;
         }
-        self.patterns.first_match(&normalized)
+        self.patterns.first_match(path)
+    }
+
+    /// The pattern that forbids `path`, if any (exceptions considered).
+    pub fn forbidden_by(&self, path: &str) -> Option<&str> {
+        self.forbidden_by_normalized(&normalize(path))
+    }
+}
+
+/// The compiled `forbidden_path` guard.
+#[derive(Debug)]
+pub struct ForbiddenPathGuard {
+    enabled: bool,
+    paths: Arc<ForbiddenPaths>,
+}
+
+impl ForbiddenPathGuard {
+    /// Compile a configuration.
+    pub fn new(config: &ForbiddenPathConfig) -> Result<Self, GuardBuildError> {
+        Ok(Self::with_paths(
+            config.enabled,
+            Arc::new(ForbiddenPaths::new(config)?),
+        ))
+    }
+
+    /// A guard over already compiled paths (shared with `shell_command`).
+    pub fn with_paths(enabled: bool, paths: Arc<ForbiddenPaths>) -> Self {
+        Self { enabled, paths }
+    }
+
+    /// The pattern that forbids `path`, if any (exceptions considered).
+    pub fn forbidden_by(&self, path: &str) -> Option<&str> {
+        self.paths.forbidden_by(path)
     }
 }
 

@@ -10,7 +10,7 @@ use regex::RegexSet;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{compile_regex_set, Guard, GuardBuildError, GuardConfig};
+use super::{compile_regex_set_for, Guard, GuardBuildError, GuardConfig, SetSearch};
 use crate::decision::{Severity, Verdict};
 use crate::event::{EventData, PolicyEvent};
 use crate::normalize::text::fold;
@@ -140,7 +140,8 @@ impl PatchIntegrityGuard {
             .enumerate()
             .map(|(i, p)| (format!("forbidden_patterns[{i}]"), p.as_str()))
             .collect();
-        let set = compile_regex_set(NAME, &fields)?;
+        // Searched one diff line at a time.
+        let set = compile_regex_set_for(NAME, &fields, SetSearch::ShortText)?;
         Ok(Self {
             enabled: config.enabled,
             config: config.clone(),

@@ -267,7 +267,13 @@ pub struct SecretLeakGuard {
     max_scan_bytes: usize,
 }
 
-fn validate_patterns(field: &str, patterns: &[SecretPattern]) -> Result<(), GuardBuildError> {
+/// Check a configured list as written. `compiled` are pattern texts already compiled
+/// (hence valid), which are not parsed again.
+fn validate_patterns(
+    field: &str,
+    patterns: &[SecretPattern],
+    compiled: &[&str],
+) -> Result<(), GuardBuildError> {
     for (i, p) in patterns.iter().enumerate() {
         if p.name.trim().is_empty() {
             return Err(GuardBuildError::new(
@@ -276,7 +282,9 @@ fn validate_patterns(field: &str, patterns: &[SecretPattern]) -> Result<(), Guar
                 "a secret pattern needs a name",
             ));
         }
-        check_regex_syntax(NAME, &format!("{field}[{i}].pattern"), &p.pattern)?;
+        if !compiled.contains(&p.pattern.as_str()) {
+            check_regex_syntax(NAME, &format!("{field}[{i}].pattern"), &p.pattern)?;
+        }
     }
     Ok(())
 }
@@ -284,11 +292,29 @@ fn validate_patterns(field: &str, patterns: &[SecretPattern]) -> Result<(), Guar
 impl SecretLeakGuard {
     /// Compile a configuration.
     pub fn new(config: &SecretLeakConfig) -> Result<Self, GuardBuildError> {
-        if let Some(p) = &config.patterns {
-            validate_patterns("patterns", p)?;
-        }
-        validate_patterns("additional_patterns", &config.additional_patterns)?;
         let effective = config.effective_patterns();
+        let fields: Vec<(String, &str)> = effective
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("patterns[{i}].pattern"), p.pattern.as_str()))
+            .collect();
+        // Compile first: building the set checks every effective pattern, so the lists
+        // as written only need their other entries checked. Their errors still come
+        // first, as they name the field the user wrote.
+        let set = compile_regex_set(NAME, &fields);
+        let compiled: Vec<&str> = match &set {
+            Ok(_) => fields.iter().map(|(_, p)| *p).collect(),
+            Err(_) => Vec::new(),
+        };
+        if let Some(p) = &config.patterns {
+            validate_patterns("patterns", p, &compiled)?;
+        }
+        validate_patterns(
+            "additional_patterns",
+            &config.additional_patterns,
+            &compiled,
+        )?;
+        let set = set?;
         let mut patterns = Vec::with_capacity(effective.len());
         for p in effective.iter() {
             patterns.push(CompiledSecret {
@@ -301,12 +327,6 @@ impl SecretLeakGuard {
                 masking: p.masking,
             });
         }
-        let fields: Vec<(String, &str)> = effective
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (format!("patterns[{i}].pattern"), p.pattern.as_str()))
-            .collect();
-        let set = compile_regex_set(NAME, &fields)?;
         let max_scan_bytes = config.max_scan_bytes.unwrap_or(DEFAULT_MAX_SCAN_BYTES);
         if max_scan_bytes == 0 {
             return Err(GuardBuildError::new(

@@ -8,15 +8,21 @@
 //! that normalised line; an optional `allow` list restricts which programs may run; and,
 //! like the newer upstream guard, path-like arguments are checked against forbidden paths.
 
+use std::sync::{Arc, OnceLock};
+
 use regex::RegexSet;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::forbidden_path::{default_patterns as default_forbidden_paths, merge_list};
-use super::{check_regex_syntax, compile_regex_set, Guard, GuardBuildError, GuardConfig};
+use super::forbidden_path::{
+    default_patterns as default_forbidden_paths, merge_list, ForbiddenPaths,
+};
+use super::{
+    check_regex_syntax, compile_regex_set_for, Guard, GuardBuildError, GuardConfig, SetSearch,
+    MAX_REGEX_SIZE, NO_PREFILTER,
+};
 use crate::decision::{Severity, Verdict};
 use crate::event::{EventData, PolicyEvent};
-use crate::normalize::path::{normalize, MatchMode, PathMatcher};
 use crate::normalize::text::fold;
 
 /// Section name under `guards:`.
@@ -263,19 +269,133 @@ impl GuardConfig for ShellCommandConfig {
     }
 }
 
+/// The default patterns in the form they are compiled in: `(pattern as written, form for a
+/// normalised line)`.
+///
+/// A line from [`normalize_command_line`] has single spaces as its only white space (none
+/// leading or trailing) and no newline. On such a line `\s+` and `\s` match exactly one
+/// space and `\s*` an optional one, and a negated class (`[^;&|\n]`, `\S`) may match
+/// byte by byte: every pattern starts with an ASCII character or `\b` before one, and
+/// every run of such a class ends next to an ASCII character, so no match starts or
+/// stops inside a character. Written that way, with no Unicode classes, the defaults
+/// compile in a fraction of the time and match exactly the same lines (a test compares
+/// both forms over thousands of generated lines). `\b` stays Unicode-aware.
+fn default_line_forms() -> &'static [(String, String)] {
+    static FORMS: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    FORMS.get_or_init(|| {
+        default_forbidden_patterns()
+            .iter()
+            .map(|p| {
+                let form = p
+                    .pattern()
+                    .replace(r"\s+", " ")
+                    .replace(r"\s*", " ?")
+                    .replace(r"\s", " ")
+                    .replace(r"\S", "(?-u:[^ ])")
+                    .replace(r"[^;&|\n]", "(?-u:[^;&|])")
+                    .replace(r"[^|;&\n]", "(?-u:[^|;&])")
+                    .replace(r"[^|\n]", "(?-u:[^|])");
+                (p.pattern().to_string(), form)
+            })
+            .collect()
+    })
+}
+
+/// The forbidden patterns of a guard, compiled in up to two sets: default patterns in their
+/// line form (byte regexes), any other pattern as written.
+#[derive(Debug)]
+struct LinePatterns {
+    /// Default patterns and the index of each in the effective list.
+    builtin: Option<(regex::bytes::RegexSet, Vec<usize>)>,
+    /// Other patterns and the index of each in the effective list.
+    custom: Option<(RegexSet, Vec<usize>)>,
+}
+
+impl LinePatterns {
+    fn new(effective: &[ShellPattern]) -> Result<Self, GuardBuildError> {
+        let forms = default_line_forms();
+        let mut builtin = (Vec::new(), Vec::new());
+        let mut custom = (Vec::new(), Vec::new());
+        for (i, p) in effective.iter().enumerate() {
+            match forms.iter().find(|(text, _)| text == p.pattern()) {
+                Some((_, form)) => {
+                    builtin.0.push(format!("{NO_PREFILTER}{form}"));
+                    builtin.1.push(i);
+                }
+                None => {
+                    custom
+                        .0
+                        .push((format!("forbidden_patterns[{i}]"), p.pattern()));
+                    custom.1.push(i);
+                }
+            }
+        }
+        let custom = if custom.0.is_empty() {
+            None
+        } else {
+            Some((
+                compile_regex_set_for(NAME, &custom.0, SetSearch::ShortText)?,
+                custom.1,
+            ))
+        };
+        let builtin = if builtin.0.is_empty() {
+            None
+        } else {
+            let set = regex::bytes::RegexSetBuilder::new(&builtin.0)
+                .size_limit(MAX_REGEX_SIZE * 4)
+                .dfa_size_limit(MAX_REGEX_SIZE * 4)
+                .build()
+                .map_err(|e| {
+                    GuardBuildError::new(
+                        NAME,
+                        "forbidden_patterns",
+                        format!("the default patterns failed to compile: {e}"),
+                    )
+                })?;
+            Some((set, builtin.1))
+        };
+        Ok(Self { builtin, custom })
+    }
+
+    /// Index (in the effective list) of the first pattern matching a normalised line.
+    fn first_match(&self, line: &str) -> Option<usize> {
+        let builtin = self
+            .builtin
+            .as_ref()
+            .and_then(|(set, map)| set.matches(line.as_bytes()).iter().next().map(|k| map[k]));
+        let custom = self
+            .custom
+            .as_ref()
+            .and_then(|(set, map)| set.matches(line).iter().next().map(|k| map[k]));
+        match (builtin, custom) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
 /// The compiled `shell_command` guard.
 #[derive(Debug)]
 pub struct ShellCommandGuard {
     enabled: bool,
-    set: RegexSet,
+    patterns: LinePatterns,
     names: Vec<String>,
     allow: Vec<String>,
     default_action: ShellDefaultAction,
-    forbidden_paths: Option<(PathMatcher, PathMatcher)>,
+    forbidden_paths: Option<Arc<ForbiddenPaths>>,
 }
 
-fn validate(field: &str, patterns: &[ShellPattern]) -> Result<(), GuardBuildError> {
+/// Check a configured list as written. `compiled` are pattern texts already compiled
+/// (hence valid), which are not parsed again.
+fn validate(
+    field: &str,
+    patterns: &[ShellPattern],
+    compiled: &[&str],
+) -> Result<(), GuardBuildError> {
     for (i, p) in patterns.iter().enumerate() {
+        if compiled.contains(&p.pattern()) {
+            continue;
+        }
         let f = match p {
             ShellPattern::Regex(_) => format!("{field}[{i}]"),
             ShellPattern::Named { .. } => format!("{field}[{i}].pattern"),
@@ -292,20 +412,50 @@ impl ShellCommandGuard {
         forbidden_paths: &[String],
         exceptions: &[String],
     ) -> Result<Self, GuardBuildError> {
+        let mut guard = Self::compile(config)?;
+        if config.enforce_forbidden_paths.unwrap_or(true) {
+            let paths = ForbiddenPaths::from_lists(forbidden_paths, exceptions).map_err(|e| {
+                GuardBuildError::new(NAME, "enforce_forbidden_paths", format!("{e}"))
+            })?;
+            guard.forbidden_paths = Some(Arc::new(paths));
+        }
+        Ok(guard)
+    }
+
+    /// Compile a configuration that checks path arguments against already compiled
+    /// forbidden paths (the policy's, shared with `forbidden_path`). `None` checks no
+    /// paths; so does `enforce_forbidden_paths: false`.
+    pub fn with_forbidden_paths(
+        config: &ShellCommandConfig,
+        paths: Option<Arc<ForbiddenPaths>>,
+    ) -> Result<Self, GuardBuildError> {
+        let mut guard = Self::compile(config)?;
+        if config.enforce_forbidden_paths.unwrap_or(true) {
+            guard.forbidden_paths = paths;
+        }
+        Ok(guard)
+    }
+
+    /// Everything but the forbidden paths.
+    fn compile(config: &ShellCommandConfig) -> Result<Self, GuardBuildError> {
+        let effective = config.effective_patterns();
+        // Compile first: that checks every effective pattern, so the lists as written only
+        // need their other entries checked. Their errors still come first, as they name
+        // the field the user wrote.
+        let patterns = LinePatterns::new(&effective);
+        let compiled: Vec<&str> = match &patterns {
+            Ok(_) => effective.iter().map(ShellPattern::pattern).collect(),
+            Err(_) => Vec::new(),
+        };
         if let Some(p) = &config.forbidden_patterns {
-            validate("forbidden_patterns", p)?;
+            validate("forbidden_patterns", p, &compiled)?;
         }
         validate(
             "additional_forbidden_patterns",
             &config.additional_forbidden_patterns,
+            &compiled,
         )?;
-        let effective = config.effective_patterns();
-        let fields: Vec<(String, &str)> = effective
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (format!("forbidden_patterns[{i}]"), p.pattern()))
-            .collect();
-        let set = compile_regex_set(NAME, &fields)?;
+        let patterns = patterns?;
         let mut allow = Vec::with_capacity(config.allow.len());
         for (i, a) in config.allow.iter().enumerate() {
             let folded = fold(a.trim());
@@ -319,24 +469,13 @@ impl ShellCommandGuard {
             }
             allow.push(n.to_string());
         }
-        let forbidden_paths = if config.enforce_forbidden_paths.unwrap_or(true) {
-            let p = PathMatcher::new(forbidden_paths, MatchMode::Deny).map_err(|e| {
-                GuardBuildError::new(NAME, "enforce_forbidden_paths", format!("{e}"))
-            })?;
-            let x = PathMatcher::new(exceptions, MatchMode::Allow).map_err(|e| {
-                GuardBuildError::new(NAME, "enforce_forbidden_paths", format!("{e}"))
-            })?;
-            Some((p, x))
-        } else {
-            None
-        };
         Ok(Self {
             enabled: config.enabled,
-            set,
+            patterns,
             names: effective.iter().map(|p| p.name().to_string()).collect(),
             allow,
             default_action: config.default_action.unwrap_or_default(),
-            forbidden_paths,
+            forbidden_paths: None,
         })
     }
 }
@@ -426,7 +565,7 @@ impl Guard for ShellCommandGuard {
             s
         };
         let line = normalize_command_line(&raw);
-        if let Some(i) = self.set.matches(&line).iter().next() {
+        if let Some(i) = self.patterns.first_match(&line) {
             let name = &self.names[i];
             return Some(
                 Verdict::deny(
@@ -440,24 +579,21 @@ impl Guard for ShellCommandGuard {
                 })),
             );
         }
-        if let Some((paths, exceptions)) = &self.forbidden_paths {
+        if let Some(paths) = &self.forbidden_paths {
             for p in path_candidates(&line) {
-                let n = normalize(p);
-                if exceptions.is_empty() || exceptions.first_match(&n).is_none() {
-                    if let Some(pattern) = paths.first_match(&n) {
-                        return Some(
-                            Verdict::deny(
-                                Severity::Critical,
-                                format!("Shell command touches forbidden path: {p}"),
-                            )
-                            .with_details(json!({
-                                "command": raw,
-                                "path": p,
-                                "pattern": pattern,
-                                "reason": "touches_forbidden_path",
-                            })),
-                        );
-                    }
+                if let Some(pattern) = paths.forbidden_by(p) {
+                    return Some(
+                        Verdict::deny(
+                            Severity::Critical,
+                            format!("Shell command touches forbidden path: {p}"),
+                        )
+                        .with_details(json!({
+                            "command": raw,
+                            "path": p,
+                            "pattern": pattern,
+                            "reason": "touches_forbidden_path",
+                        })),
+                    );
                 }
             }
         }
@@ -740,6 +876,187 @@ mod tests {
             "additional_forbidden_patterns[0]"
         );
         assert!(serde_json::from_value::<ShellCommandConfig>(json!({"nope": 1})).is_err());
+    }
+
+    /// The default patterns are compiled in their line form; on every normalised line it
+    /// must match exactly the patterns that the patterns as written match.
+    #[test]
+    fn line_forms_match_exactly_like_the_default_patterns() {
+        let defaults = default_forbidden_patterns();
+        let written = RegexSet::new(defaults.iter().map(ShellPattern::pattern)).unwrap();
+        let line_forms = LinePatterns::new(&defaults).unwrap();
+        let (fast, map) = line_forms.builtin.as_ref().unwrap();
+        assert!(line_forms.custom.is_none());
+        assert_eq!(map.len(), defaults.len());
+        let words = [
+            "rm",
+            "-rf",
+            "-r",
+            "-f",
+            "-fr",
+            "--recursive",
+            "--no-preserve-root",
+            "/",
+            "/*",
+            "~",
+            "~/",
+            "~/*",
+            "$home",
+            "$home/",
+            "*",
+            ".*",
+            "./target",
+            "mkfs",
+            "mkfs.ext4",
+            "dd",
+            "if=/dev/zero",
+            "of=/dev/sda",
+            "of=b.img",
+            ">",
+            ">/dev/sda",
+            "/dev/nvme0n1",
+            ":(){",
+            ":|:&",
+            "};:",
+            ":",
+            "(",
+            ")",
+            "{",
+            "}",
+            "chmod",
+            "-r",
+            "777",
+            "0777",
+            "a+rwx",
+            "755",
+            "curl",
+            "wget",
+            "fetch",
+            "https://x.sh",
+            "-fssl",
+            "|",
+            "||",
+            "sh",
+            "bash",
+            "zsh",
+            "sudo",
+            "-e",
+            "env",
+            "exec",
+            "python3",
+            "python3.11",
+            "perl",
+            "node",
+            "<(",
+            "$(",
+            "eval",
+            "source",
+            ".",
+            "shutdown",
+            "reboot",
+            "halt",
+            "init",
+            "0",
+            "6",
+            "systemctl",
+            "poweroff",
+            "nc",
+            "ncat",
+            "netcat",
+            "-lvp",
+            "-c",
+            "/bin/sh",
+            "/dev/tcp/1.2.3.4/80",
+            "/dev/udp/x",
+            "base64",
+            ";",
+            "&",
+            "&&",
+            "`",
+            "é",
+            "ä",
+            "日本",
+            "ß",
+            "x",
+            "-x",
+            "=",
+            "\u{a0}",
+            "-",
+            "--",
+            "-\u{e9}",
+            "ärm",
+            "rmä",
+            "cürl",
+            "/dev/sdä",
+        ];
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let seps = [" ", " ", " ", "", "\t", ";", "|", " | ", "  "];
+        // 5,000 lines keep the test fast in debug builds; set SHELL_LINE_FORM_LINES for a
+        // deeper run (200,000 pass in release).
+        let lines = std::env::var("SHELL_LINE_FORM_LINES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5_000);
+        for _ in 0..lines {
+            let mut raw = String::new();
+            for _ in 0..1 + next(8) {
+                raw.push_str(words[next(words.len())]);
+                raw.push_str(seps[next(seps.len())]);
+            }
+            let line = normalize_command_line(&raw);
+            let expected: Vec<usize> = written.matches(&line).iter().collect();
+            let got: Vec<usize> = fast
+                .matches(line.as_bytes())
+                .iter()
+                .map(|k| map[k])
+                .collect();
+            assert_eq!(got, expected, "raw {raw:?}, line {line:?}");
+        }
+    }
+
+    #[test]
+    fn default_and_custom_patterns_report_the_first_in_order() {
+        let c = ShellCommandConfig {
+            forbidden_patterns: Some(vec![
+                ShellPattern::Regex(r"\bterraform\b".into()),
+                default_forbidden_patterns()[0].clone(),
+                ShellPattern::named("rm_anything", r"\brm\b"),
+            ]),
+            ..Default::default()
+        };
+        let g = c.build().unwrap();
+        let msg = |l: &str| g.check(&PolicyEvent::command("e", l, &[])).unwrap().message;
+        assert_eq!(
+            msg("rm -rf /"),
+            "Command blocked: matches forbidden pattern `rm_recursive_root`"
+        );
+        assert_eq!(
+            msg("rm -rf ./x"),
+            "Command blocked: matches forbidden pattern `rm_anything`"
+        );
+        assert_eq!(
+            msg("terraform apply; rm -rf /"),
+            "Command blocked: matches forbidden pattern `\\bterraform\\b`"
+        );
+    }
+
+    #[test]
+    fn a_removed_invalid_pattern_is_still_an_error() {
+        let c = ShellCommandConfig {
+            forbidden_patterns: Some(vec![ShellPattern::named("bad", "(x")]),
+            remove_forbidden_patterns: vec!["bad".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            c.build().unwrap_err().field,
+            "forbidden_patterns[0].pattern"
+        );
     }
 
     #[test]

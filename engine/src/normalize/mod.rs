@@ -4,6 +4,7 @@
 //! full-width `ｓｈｅｌｌ_exec` slipped past its lists. Every guard here compares normalised
 //! forms produced by this module, and deny lists match *any* plausible form.
 
+pub(crate) mod glob;
 pub mod host;
 pub mod path;
 pub mod text;

@@ -7,8 +7,7 @@
 //! when the file system resolves the path somewhere else, against that target too. Wrong
 //! guesses therefore fail closed.
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
-
+use super::glob::{self, GlobList, GlobOptions};
 use super::text::fold;
 
 /// A path from an event, in the forms the guards compare.
@@ -125,49 +124,64 @@ pub enum MatchMode {
 /// A compiled list of glob patterns.
 #[derive(Debug, Clone)]
 pub struct PathMatcher {
-    set: GlobSet,
-    /// Index into `patterns` for every glob in `set`.
+    globs: GlobList,
+    /// Index into `patterns` for every glob in `globs`.
     origin: Vec<usize>,
     patterns: Vec<String>,
     mode: MatchMode,
 }
 
+/// The globs a pattern compiles to: the pattern itself and, in deny mode, the bare
+/// directory of a `dir/**` pattern.
+fn glob_forms(pattern: &str, mode: MatchMode) -> Vec<String> {
+    let (mut p, _) = normalize_glob(pattern);
+    if mode == MatchMode::Deny {
+        // Case-insensitive by lower-casing both sides: a case-insensitive glob
+        // compiles to a Unicode regex, ~30x slower to build than a literal match.
+        p = p.to_lowercase();
+    }
+    let dir = match mode {
+        MatchMode::Deny => p
+            .strip_suffix("/**")
+            .filter(|d| !d.is_empty())
+            .map(str::to_string),
+        MatchMode::Allow => None,
+    };
+    let mut forms = vec![p];
+    forms.extend(dir);
+    forms
+}
+
+const GLOB_OPTIONS: GlobOptions = GlobOptions {
+    case_insensitive: false,
+};
+
 impl PathMatcher {
     /// Compile patterns. `*` matches across `/` as in the old engine; `**/x` also matches
     /// `x`; in deny mode `dir/**` also matches the bare directory.
     pub fn new(patterns: &[String], mode: MatchMode) -> Result<Self, globset::Error> {
-        let mut builder = GlobSetBuilder::new();
-        let mut origin = Vec::new();
+        let mut forms = Vec::with_capacity(patterns.len());
+        let mut origin = Vec::with_capacity(patterns.len());
         for (i, p) in patterns.iter().enumerate() {
-            let (mut p, _) = normalize_glob(p);
-            if mode == MatchMode::Deny {
-                // Case-insensitive by lower-casing both sides: a case-insensitive glob
-                // compiles to a Unicode regex, ~30x slower to build than a literal match.
-                p = p.to_lowercase();
-            }
-            let mut forms = vec![p.clone()];
-            if mode == MatchMode::Deny {
-                if let Some(dir) = p.strip_suffix("/**") {
-                    if !dir.is_empty() {
-                        forms.push(dir.to_string());
-                    }
-                }
-            }
-            for form in forms {
-                let glob = GlobBuilder::new(&form)
-                    .literal_separator(false)
-                    .backslash_escape(true)
-                    .build()?;
-                builder.add(glob);
+            for form in glob_forms(p, mode) {
+                forms.push(form);
                 origin.push(i);
             }
         }
         Ok(Self {
-            set: builder.build()?,
+            globs: GlobList::new(forms.iter().map(String::as_str), GLOB_OPTIONS)?,
             origin,
             patterns: patterns.to_vec(),
             mode,
         })
+    }
+
+    /// Check one pattern's syntax without compiling it: `Ok` exactly when `new` accepts
+    /// it on its own, short of a glob too large for globset to compile.
+    pub fn check(pattern: &str, mode: MatchMode) -> Result<(), globset::Error> {
+        glob_forms(pattern, mode)
+            .iter()
+            .try_for_each(|form| glob::check(form, GLOB_OPTIONS))
     }
 
     /// True when no pattern is configured.
@@ -194,10 +208,8 @@ impl PathMatcher {
     }
 
     fn first_match_exact(&self, candidate: &str) -> Option<&str> {
-        self.set
-            .matches(candidate)
-            .into_iter()
-            .min()
+        self.globs
+            .first_match(candidate, |_| true)
             .map(|g| self.patterns[self.origin[g]].as_str())
     }
 }
