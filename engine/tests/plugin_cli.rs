@@ -169,3 +169,63 @@ fn a_missing_package_fails_the_policy() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("nowhere"), "{}", stderr(&out));
 }
+
+#[test]
+fn guard_validate_reports_a_good_package_and_refuses_a_bad_one() {
+    let acme = example_dir("acme-secrets");
+    let out = clawdstrike(
+        &["guard", "validate", acme.to_str().unwrap(), "--json"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(summary["ok"], true);
+    assert_eq!(summary["guards"][0]["name"], "acme_secrets");
+    assert_eq!(summary["guards"][0]["tier"], "community");
+
+    // A configuration the guard refuses.
+    let out = clawdstrike(
+        &[
+            "guard",
+            "validate",
+            acme.to_str().unwrap(),
+            "--config",
+            r#"{"patterns": []}"#,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("patterns"), "{}", stderr(&out));
+
+    // A package asking for more than a community guard may have: refused at community,
+    // accepted when checked as verified.
+    let pkg = common::guards::package(
+        &common::guards::example_wasm("parity-rust"),
+        &common::guards::manifest(
+            "parity_check",
+            &["file_write", "command_exec", "tool_call", "network_egress"],
+            serde_json::json!({}),
+            serde_json::json!({"maxMemoryMb": 256}),
+            "verified",
+        ),
+    );
+    let out = clawdstrike(&["guard", "validate", pkg.path().to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("maxMemoryMb"), "{}", stderr(&out));
+    let out = clawdstrike(
+        &[
+            "guard",
+            "validate",
+            pkg.path().to_str().unwrap(),
+            "--tier",
+            "verified",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("runs as verified"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -4,6 +4,7 @@
 //! (or a policy test failed), 2 = bad input (invalid policy or event, unresolvable guard).
 
 mod check;
+mod guard_cmd;
 mod output;
 mod policy_cmd;
 
@@ -39,6 +40,9 @@ enum Command {
     /// Validate, show or test policies.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// Work with guard packages (WebAssembly guards).
+    #[command(subcommand)]
+    Guard(guard_cmd::GuardCommand),
 }
 
 /// Options shared by every command that loads a policy.
@@ -138,6 +142,7 @@ pub fn run() -> i32 {
     };
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Guard(command) => guard_cmd::run(command),
         Command::Policy(cmd) => policy_cmd::run(cmd),
     }
 }

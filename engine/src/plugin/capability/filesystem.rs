@@ -97,6 +97,15 @@ impl FileReadAccess {
                 "`{lexical}` resolves to `{real_str}`, which is not in capabilities.filesystem.read"
             )));
         }
+        // Refuse anything but a regular file before opening it: opening a FIFO or a
+        // device can block, and a host call must not (epochs cannot interrupt it).
+        let kind = std::fs::metadata(&real)
+            .map_err(|e| HostCallError::Failed(format!("cannot stat file: {e}")))?;
+        if !kind.is_file() {
+            return Err(HostCallError::Failed(format!(
+                "`{real_str}` is not a regular file"
+            )));
+        }
         let file = std::fs::File::open(&real).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => HostCallError::NotFound,
             _ => HostCallError::Failed(format!("cannot open file: {e}")),
@@ -187,6 +196,25 @@ mod tests {
             .unwrap_err();
         assert!(
             matches!(&err, HostCallError::Denied(m) if m.contains("resolves to")),
+            "{err:?}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let fifo = root.join("pipe.conf");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let a = access(&[&format!("{}/*.conf", root.display())]);
+        let err = a.read(&fifo.to_string_lossy()).unwrap_err();
+        assert!(
+            matches!(&err, HostCallError::Failed(m) if m.contains("not a regular file")),
             "{err:?}"
         );
     }
