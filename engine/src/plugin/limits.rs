@@ -35,6 +35,9 @@ pub const POOL_COMPONENT_INSTANCES: u32 = 128;
 /// Core module instances in the pool (a ComponentizeJS guard uses several per instance).
 pub const POOL_CORE_INSTANCES: u32 = 1024;
 
+/// Bytes of each memory slot reset in place (not unmapped) when an instance ends.
+pub const POOL_KEEP_RESIDENT_BYTES: usize = 2 << 20;
+
 /// Linear memories in the pool.
 pub const POOL_MEMORIES: u32 = 512;
 
