@@ -2,6 +2,7 @@
 //!
 //! Built once, shared freely: `Engine` is `Send + Sync` and `check` takes `&self`.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -108,6 +109,8 @@ impl Engine {
             &mut problems,
         );
 
+        // Path guards by name, for composition operands that give them their own config.
+        let mut path_guards: HashMap<String, (String, &PathGuardSpec)> = HashMap::new();
         for (i, spec) in guards.custom.iter().enumerate() {
             if !spec.enabled() {
                 continue;
@@ -154,6 +157,7 @@ impl Engine {
                                     ));
                                     continue;
                                 }
+                                path_guards.insert(guard.name().to_string(), (field.clone(), p));
                                 direct.push(table.insert_top_level(Arc::new(guard), &[]));
                             }
                         }
@@ -175,8 +179,13 @@ impl Engine {
             }
         }
 
-        let mut make_instance =
-            |name: &str, config: &serde_json::Value| operand_instance(guards, name, config);
+        let mut make_instance = |name: &str, config: &serde_json::Value| match path_guards.get(name)
+        {
+            Some((field, spec)) => {
+                path_operand_instance(policy, spec, field, name, config, &mut plugins)
+            }
+            None => operand_instance(guards, name, config),
+        };
         let rules = match RuleSet::compile(&guards.composition, &mut table, &mut make_instance) {
             Ok(rules) => rules,
             Err(errors) => {
@@ -384,8 +393,49 @@ fn operand_instance(
         prompt_injection::NAME => with(&guards.prompt_injection, config),
         jailbreak::NAME | jailbreak::GUARD_NAME => with(&guards.jailbreak, config),
         other => Err(format!(
-            "`config` on an operand is supported for built-in guards only; `{other}` is not one"
+            "`config` on an operand is supported for built-in and `path:` guards; `{other}` is neither"
         )),
+    }
+}
+
+/// A separate instance of a path guard for a composition operand with its own `config`:
+/// the entry's config deep-merged with the operand's, loaded from the same package.
+fn path_operand_instance(
+    policy: &Policy,
+    spec: &PathGuardSpec,
+    field: &str,
+    name: &str,
+    config: &serde_json::Value,
+    plugins: &mut Option<PluginHost>,
+) -> Result<Arc<dyn Guard>, String> {
+    let base = spec.config.clone().unwrap_or_else(|| serde_json::json!({}));
+    let operand = PathGuardSpec {
+        config: Some(merge_config(&base, config)),
+        ..spec.clone()
+    };
+    let guards = load_path_guards(policy, &operand, field, plugins).map_err(|p| p.message)?;
+    guards
+        .into_iter()
+        .find(|g| g.name() == name)
+        .map(|g| Arc::new(g) as Arc<dyn Guard>)
+        .ok_or_else(|| format!("the package no longer provides `{name}`"))
+}
+
+/// Deep-merge JSON configuration: objects merge key by key, anything else is replaced.
+fn merge_config(base: &serde_json::Value, child: &serde_json::Value) -> serde_json::Value {
+    match (base, child) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(c)) => {
+            let mut merged = b.clone();
+            for (k, v) in c {
+                let value = match b.get(k) {
+                    Some(existing) => merge_config(existing, v),
+                    None => v.clone(),
+                };
+                merged.insert(k.clone(), value);
+            }
+            serde_json::Value::Object(merged)
+        }
+        _ => child.clone(),
     }
 }
 
@@ -437,4 +487,21 @@ fn load_path_guards(
         };
         policy.problem(&at, e.to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_config;
+    use serde_json::json;
+
+    #[test]
+    fn operand_config_merges_objects_and_replaces_everything_else() {
+        let base = json!({"a": {"x": 1, "y": [1, 2]}, "b": "keep", "c": 3});
+        let child = json!({"a": {"y": [9]}, "c": {"new": true}});
+        assert_eq!(
+            merge_config(&base, &child),
+            json!({"a": {"x": 1, "y": [9]}, "b": "keep", "c": {"new": true}})
+        );
+        assert_eq!(merge_config(&json!({}), &json!(null)), json!(null));
+    }
 }

@@ -229,3 +229,30 @@ fn guard_validate_reports_a_good_package_and_refuses_a_bad_one() {
         stdout(&out)
     );
 }
+
+#[test]
+fn a_path_guard_operand_can_have_its_own_config() {
+    let dir = tempfile::tempdir().unwrap();
+    // The operand's instance skips files under /work/app/src; the policy's own
+    // acme_secrets instance (not consumed by the rule) still scans them.
+    let rules = "  composition:\n    - name: src_is_exempt\n      logic:\n        guard: acme_secrets\n        config: { allow_paths: [\"/work/app/src/\"] }\n      action: deny\n";
+    let policy = policy(dir.path(), rules);
+    let key = acme_key();
+    let out = clawdstrike(
+        &["check", "--policy", policy.to_str().unwrap(), "--json"],
+        Some(file_write(&format!("k={key}")).as_bytes()),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let d = &decisions(&out)[0];
+    let results = d["results"].as_array().expect("results");
+    let rule = results
+        .iter()
+        .find(|r| r["name"] == "src_is_exempt")
+        .expect("rule result");
+    assert_eq!(rule["status"], "allow", "{d}");
+    let guard = results
+        .iter()
+        .find(|r| r["name"] == "acme_secrets")
+        .expect("guard result");
+    assert_eq!(guard["status"], "deny", "{d}");
+}

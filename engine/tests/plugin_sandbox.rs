@@ -363,3 +363,24 @@ fn tier_restrictions_are_applied_at_load() {
         .to_string();
     assert!(err.contains("subprocess"), "{err}");
 }
+
+#[test]
+fn one_guard_serves_concurrent_checks_with_fresh_instances() {
+    let h = host();
+    let g = std::sync::Arc::new(load_hostile(&h, "ok", json!({}), "community"));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let g = g.clone();
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let v = g.check(&file_write(&format!("/tmp/{t}/{i}"), "x")).unwrap();
+                    assert_eq!(v.status, Status::Allow, "{v:?}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("a checking thread panicked");
+    }
+    assert_eq!(h.audit.kinds("plugin_check").len(), 100);
+}
