@@ -174,11 +174,6 @@ impl StoreState {
         }
     }
 
-    /// Wall-clock time left in this run.
-    pub fn remaining(&self) -> Duration {
-        self.deadline.saturating_duration_since(Instant::now())
-    }
-
     /// The guard's log for this run: `log` calls, then anything written to stdout/stderr.
     pub fn take_log(&mut self) -> String {
         let mut log = std::mem::take(&mut self.log);

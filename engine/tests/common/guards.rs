@@ -63,6 +63,3 @@ pub fn manifest(
         "trust": {"level": tier, "sandbox": "wasm"}
     })
 }
-
-/// The hostile guard's event types.
-pub const HOSTILE_HANDLES: &[&str] = &["file_write"];
