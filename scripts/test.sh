@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test of the project. Provisions what the suites need (the wasm32-wasip2
-# target, node packages, the example guard components) and fails loudly when it cannot:
+# target, node packages, the example guard components, the S3-protocol test server, a
+# throwaway PostgreSQL when DATABASE_URL is unset) and fails loudly when it cannot:
 # a suite is never skipped silently.
 #
 #   scripts/test.sh            # everything
@@ -41,7 +42,23 @@ if [[ $quick == 0 ]]; then
     || die "clippy found problems in the guest code (wasm32-wasip2)"
 fi
 
-step "unit, integration and doc tests (example guards natively and in the sandbox)"
+step "test services: s3s-fs (S3 protocol) and PostgreSQL"
+s3s_bin=$(scripts/install-s3s.sh | tail -n 1) || die "cannot install the S3-protocol test server (scripts/install-s3s.sh)"
+export CLAWDSTRIKE_S3S_FS="$s3s_bin"
+if [[ -z "${DATABASE_URL:-}" ]]; then
+  pg_dir=$(mktemp -d /tmp/clawdstrike-pg.XXXXXX)
+  pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  trap 'scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true; rm -rf "$pg_dir"' EXIT
+  DATABASE_URL=$(scripts/postgres.sh start "$pg_dir" "$pg_port" | tail -n 1) \
+    || die "cannot start a throwaway PostgreSQL (install the postgresql server package, or set DATABASE_URL)"
+  export DATABASE_URL
+  echo "throwaway PostgreSQL at $DATABASE_URL"
+else
+  echo "PostgreSQL from DATABASE_URL"
+fi
+
+step "unit, integration and doc tests (example guards natively and in the sandbox; SQLite and PostgreSQL; local and S3 blobs)"
+cargo build --locked --bins || die "cannot build the binaries the end-to-end tests run"
 cargo test --workspace --all-features --locked --no-fail-fast || die "tests failed"
 
 step "TypeScript SDK and TypeScript guard tests"

@@ -15,8 +15,9 @@ use crate::guard_table::{GuardId, GuardRun, GuardTable, Outcome};
 use crate::guards::{jailbreak, Guard, GuardBuildError, GuardConfig};
 use crate::plugin::manifest::{TrustOverride, TrustTier};
 use crate::plugin::{PackageRequest, PluginHost, WasmGuard};
-use crate::policy::model::{CustomGuardSpec, GuardsSection, PathGuardSpec};
+use crate::policy::model::{CustomGuardSpec, GuardsSection, PackageGuardSpec, PathGuardSpec};
 use crate::policy::{Policy, PolicyError, Problem, Settings};
+use crate::resolve::{ClientConfig, PackageQuery, RegistryClient};
 
 /// Errors building an engine are policy errors, each located.
 pub type EngineError = PolicyError;
@@ -48,7 +49,29 @@ impl Engine {
     }
 
     /// Build from an effective policy with options (a configured plugin host).
+    ///
+    /// `guards.custom` `package:` entries are resolved with a registry client made from the
+    /// client configuration found by [`ClientConfig::discover`] (`$CLAWDSTRIKE_CONFIG`,
+    /// else `clawdstrike.yaml` next to the policy; placeholders from the environment); use
+    /// [`with_registry`](Self::with_registry) to pass one.
     pub fn with_options(policy: &Policy, options: EngineOptions) -> Result<Self, EngineError> {
+        Self::build(policy, options, None)
+    }
+
+    /// Build with options and the registry client for `guards.custom` `package:` entries.
+    pub fn with_registry(
+        policy: &Policy,
+        options: EngineOptions,
+        registry: RegistryClient,
+    ) -> Result<Self, EngineError> {
+        Self::build(policy, options, Some(registry))
+    }
+
+    fn build(
+        policy: &Policy,
+        options: EngineOptions,
+        mut registry: Option<RegistryClient>,
+    ) -> Result<Self, EngineError> {
         let guards = &policy.file.guards;
         let mut plugins = options.plugins;
         let mut problems = Vec::new();
@@ -111,6 +134,8 @@ impl Engine {
 
         // Path guards by name, for composition operands that give them their own config.
         let mut path_guards: HashMap<String, (String, &PathGuardSpec)> = HashMap::new();
+        // Registry packages by guard name, for the same purpose.
+        let mut package_guards: HashMap<String, LoadedPackage> = HashMap::new();
         for (i, spec) in guards.custom.iter().enumerate() {
             if !spec.enabled() {
                 continue;
@@ -133,15 +158,28 @@ impl Engine {
                         ),
                     }
                 }
-                CustomGuardSpec::Package(p) => problems.push(policy.problem(
-                    &field,
-                    format!(
-                        "cannot resolve guard package `{}`: resolving packages from a registry \
-                         is not available in this engine build; install the package locally \
-                         and use `path:` (or set `enabled: false` to keep the entry)",
-                        p.package
-                    ),
-                )),
+                CustomGuardSpec::Package(p) => {
+                    match load_package_guards(policy, p, &field, &mut plugins, &mut registry) {
+                        Ok((guards, loaded)) => {
+                            for guard in guards {
+                                if table.id(guard.name()).is_some() {
+                                    problems.push(policy.problem(
+                                        &format!("{field}.package"),
+                                        format!(
+                                            "the package provides a guard named `{}`, but a guard \
+                                             with that name already exists",
+                                            guard.name()
+                                        ),
+                                    ));
+                                    continue;
+                                }
+                                package_guards.insert(guard.name().to_string(), loaded.clone());
+                                direct.push(table.insert_top_level(Arc::new(guard), &[]));
+                            }
+                        }
+                        Err(problem) => problems.push(problem),
+                    }
+                }
                 CustomGuardSpec::Path(p) => {
                     match load_path_guards(policy, p, &field, &mut plugins) {
                         Ok(guards) => {
@@ -184,7 +222,10 @@ impl Engine {
             Some((field, spec)) => {
                 path_operand_instance(policy, spec, field, name, config, &mut plugins)
             }
-            None => operand_instance(guards, name, config),
+            None => match package_guards.get(name) {
+                Some(loaded) => package_operand_instance(loaded, name, config),
+                None => operand_instance(guards, name, config),
+            },
         };
         let rules = match RuleSet::compile(&guards.composition, &mut table, &mut make_instance) {
             Ok(rules) => rules,
@@ -487,6 +528,143 @@ fn load_path_guards(
         };
         policy.problem(&at, e.to_string())
     })
+}
+
+/// A registry package as loaded for a `guards.custom` `package:` entry: what a
+/// composition operand needs to load another instance with its own config.
+#[derive(Debug, Clone)]
+struct LoadedPackage {
+    host: PluginHost,
+    dir: std::path::PathBuf,
+    config: serde_json::Value,
+    trust_override: Option<TrustOverride>,
+    entitled: TrustTier,
+}
+
+/// Resolve, fetch and verify a `guards.custom` `package:` entry (crate::resolve), then load
+/// its guards from the verified copy in the package cache, entitled to the tier the
+/// registry signed (capped by `trust_override.max_trust_tier`). Errors point at the
+/// entry's `package` field (`config` / `trust_override` when those are the cause).
+fn load_package_guards(
+    policy: &Policy,
+    spec: &PackageGuardSpec,
+    field: &str,
+    plugins: &mut Option<PluginHost>,
+    registry: &mut Option<RegistryClient>,
+) -> Result<(Vec<WasmGuard>, LoadedPackage), Problem> {
+    let at_package = format!("{field}.package");
+    let trust_override = match &spec.trust_override {
+        None => None,
+        Some(value) => Some(
+            serde_json::from_value::<TrustOverride>(value.clone())
+                .map_err(|e| policy.problem(&format!("{field}.trust_override"), e.to_string()))?,
+        ),
+    };
+    let client = match registry {
+        Some(client) => client.clone(),
+        None => {
+            let policy_dir = match &policy.source {
+                crate::policy::Source::File(_) => Some(policy.base_dir()),
+                _ => None,
+            };
+            let config = ClientConfig::discover(
+                None,
+                policy_dir.as_deref(),
+                &crate::policy::placeholders::Resolver::default(),
+            )
+            .map_err(|e| policy.problem(&at_package, format!("client configuration: {e}")))?;
+            let client = RegistryClient::new(config)
+                .map_err(|e| policy.problem(&at_package, e.to_string()))?;
+            *registry = Some(client.clone());
+            client
+        }
+    };
+    let query = PackageQuery {
+        name: spec.package.clone(),
+        ecosystem: spec.registry,
+        range: spec.version.clone().unwrap_or_else(|| "*".to_string()),
+        integrity: spec.integrity.clone(),
+    };
+    let fetched = client
+        .fetch(&query)
+        .map_err(|e| policy.problem(&at_package, e.to_string()))?;
+    let host = match plugins {
+        Some(host) => host.clone(),
+        None => {
+            let host =
+                PluginHost::shared().map_err(|e| policy.problem(&at_package, e.to_string()))?;
+            *plugins = Some(host.clone());
+            host
+        }
+    };
+    // Entitled to what the registry signed, never more than the policy allows.
+    let signed = fetched.trust_tier();
+    let entitled = match trust_override.as_ref().and_then(|t| t.max_trust_tier) {
+        Some(ceiling) => signed.min(ceiling),
+        None => signed,
+    };
+    let config = spec
+        .config
+        .clone()
+        .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+    let guards = host
+        .load(PackageRequest {
+            path: &fetched.dir,
+            config: &config,
+            trust_override: trust_override.as_ref(),
+            entitled,
+        })
+        .map_err(|e| {
+            let at = match e {
+                crate::plugin::PluginError::Config { .. }
+                | crate::plugin::PluginError::Init { .. } => format!("{field}.config"),
+                crate::plugin::PluginError::Refused { .. } if spec.trust_override.is_some() => {
+                    format!("{field}.trust_override")
+                }
+                _ => at_package.clone(),
+            };
+            policy.problem(
+                &at,
+                format!(
+                    "{}@{} from registry {}: {e}",
+                    spec.package, fetched.version, fetched.registry
+                ),
+            )
+        })?;
+    Ok((
+        guards,
+        LoadedPackage {
+            host,
+            dir: fetched.dir,
+            config,
+            trust_override,
+            entitled,
+        },
+    ))
+}
+
+/// A separate instance of a registry package's guard for a composition operand with its
+/// own `config`, loaded from the same verified directory.
+fn package_operand_instance(
+    loaded: &LoadedPackage,
+    name: &str,
+    config: &serde_json::Value,
+) -> Result<Arc<dyn Guard>, String> {
+    let merged = merge_config(&loaded.config, config);
+    let guards = loaded
+        .host
+        .load(PackageRequest {
+            path: &loaded.dir,
+            config: &merged,
+            trust_override: loaded.trust_override.as_ref(),
+            entitled: loaded.entitled,
+        })
+        .map_err(|e| e.to_string())?;
+    guards
+        .into_iter()
+        .find(|g| g.name() == name)
+        .map(|g| Arc::new(g) as Arc<dyn Guard>)
+        .ok_or_else(|| format!("the package no longer provides `{name}`"))
 }
 
 #[cfg(test)]

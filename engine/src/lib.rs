@@ -14,7 +14,9 @@
 //!
 //! Layout: [`policy`] (model, load, extends, merge, placeholders, validation), [`guards`]
 //! (one file per built-in guard), [`compose`] (composition rules and CEL expressions),
-//! [`engine`] (building and evaluating), [`audit`] (the JSON-lines audit log).
+//! [`engine`] (building and evaluating), [`audit`] (the JSON-lines audit log), [`signed`]
+//! (signed release manifests of the guard registry), [`resolve`] (resolving, fetching and
+//! caching registry packages).
 
 pub mod audit;
 pub mod compose;
@@ -27,6 +29,8 @@ pub mod normalize;
 pub mod plugin;
 pub mod policy;
 pub mod policy_test;
+pub mod resolve;
+pub mod signed;
 
 pub use decision::{
     Contribution, ContributionKind, Decision, Severity, Status, TraceEntry, Verdict,

@@ -51,6 +51,44 @@ pub struct PolicyArgs {
     /// A secrets file (YAML/JSON mapping) for `${secrets.NAME}` placeholders.
     #[arg(long, env = "CLAWDSTRIKE_SECRETS_FILE", global = true)]
     pub secrets: Option<PathBuf>,
+    /// The client configuration (registries, pinned keys, trust, cache) for `package:`
+    /// guards; default: clawdstrike.yaml next to the policy.
+    #[arg(long, env = "CLAWDSTRIKE_CONFIG", global = true)]
+    pub registry_config: Option<PathBuf>,
+}
+
+impl PolicyArgs {
+    /// The placeholder resolver: the environment and the secrets file.
+    pub fn resolver(&self) -> Result<Resolver, PolicyError> {
+        Resolver::from_env(self.secrets.clone()).map_err(|message| PolicyError::Io {
+            path: self.secrets.clone().unwrap_or_default(),
+            message,
+        })
+    }
+
+    /// The registry client: the configuration named by --registry-config /
+    /// $CLAWDSTRIKE_CONFIG, else `clawdstrike.yaml` in `dir`; warnings go to stderr.
+    pub fn registry_client(
+        &self,
+        dir: Option<&std::path::Path>,
+    ) -> Result<clawdstrike_engine::resolve::RegistryClient, PolicyError> {
+        use clawdstrike_engine::resolve::{ClientConfig, RegistryClient};
+        let resolver = self.resolver()?;
+        let config = ClientConfig::discover(self.registry_config.as_deref(), dir, &resolver)
+            .map_err(|e| {
+                PolicyError::Invalid(vec![clawdstrike_engine::policy::Problem {
+                    location: e.location,
+                    message: e.message,
+                }])
+            })?;
+        let source = config.describe_source();
+        RegistryClient::new(config)
+            .map(|c| c.with_warnings(|w| eprintln!("warning: {w}")))
+            .map_err(|e| PolicyError::Io {
+                path: PathBuf::from(source),
+                message: e.to_string(),
+            })
+    }
 }
 
 /// Load a policy named on the command line: a file, or a built-in ruleset name.
@@ -83,8 +121,9 @@ pub fn load_policy(spec: &str, args: &PolicyArgs, expand: bool) -> Result<Policy
 }
 
 /// Build the engine for a policy loaded from the command line. A WebAssembly host is
-/// started only when the policy has `path:` guards; it reads secrets from the same
-/// source as `${secrets.NAME}` and writes plugin audit records to `audit`.
+/// started only when the policy has `path:` or `package:` guards; it reads secrets from
+/// the same source as `${secrets.NAME}` and writes plugin audit records to `audit`.
+/// `package:` guards are resolved with the client configuration of [`PolicyArgs`].
 pub fn build_engine(
     policy: &Policy,
     args: &PolicyArgs,
@@ -92,19 +131,17 @@ pub fn build_engine(
 ) -> Result<clawdstrike_engine::Engine, PolicyError> {
     use clawdstrike_engine::plugin::{HostOptions, PluginHost};
     use clawdstrike_engine::policy::model::CustomGuardSpec;
-    let wants_plugins = policy
-        .file
-        .guards
-        .custom
+    let custom = &policy.file.guards.custom;
+    let wants_packages = custom
         .iter()
-        .any(|g| matches!(g, CustomGuardSpec::Path(p) if p.enabled));
+        .any(|g| matches!(g, CustomGuardSpec::Package(p) if p.enabled));
+    let wants_plugins = wants_packages
+        || custom
+            .iter()
+            .any(|g| matches!(g, CustomGuardSpec::Path(p) if p.enabled));
     let mut options = clawdstrike_engine::EngineOptions::default();
     if wants_plugins {
-        let secrets =
-            Resolver::from_env(args.secrets.clone()).map_err(|message| PolicyError::Io {
-                path: args.secrets.clone().unwrap_or_default(),
-                message,
-            })?;
+        let secrets = args.resolver()?;
         let host = PluginHost::new(HostOptions {
             secrets,
             audit,
@@ -115,6 +152,14 @@ pub fn build_engine(
             message: e.to_string(),
         })?;
         options.plugins = Some(host);
+    }
+    if wants_packages {
+        let dir = match &policy.source {
+            clawdstrike_engine::policy::Source::File(_) => Some(policy.base_dir()),
+            _ => None,
+        };
+        let client = args.registry_client(dir.as_deref())?;
+        return clawdstrike_engine::Engine::with_registry(policy, options, client);
     }
     clawdstrike_engine::Engine::with_options(policy, options)
 }

@@ -1,0 +1,8 @@
+//! The registry's signing keys and the signed manifest it writes for every version
+//! (DESIGN.md §3.7). The envelope format itself lives in the engine
+//! (`clawdstrike_engine::signed`), which verifies what this module signs.
+
+pub mod keyring;
+pub mod release;
+
+pub use keyring::{KeyRing, KeyRingError, PublicKeyInfo};
