@@ -54,6 +54,9 @@ enum Command {
     /// Manage the signing keys.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Maintain the signed manifests.
+    #[command(subcommand)]
+    Manifests(ManifestsCmd),
     /// Pack a guard directory into the archive `POST /api/v1/guards` takes.
     Pack {
         /// The guard's directory (with its plugin manifest and built components).
@@ -112,11 +115,33 @@ enum TokenCmd {
 }
 
 #[derive(Debug, Subcommand)]
+enum ManifestsCmd {
+    /// Re-sign manifests with the active key (fresh issue and expiry times, same facts).
+    Renew {
+        /// Every manifest.
+        #[arg(long)]
+        all: bool,
+        /// Manifests signed by this key (after `keys revoke` or a rotation).
+        #[arg(long, value_name = "KEYID")]
+        signed_by: Option<String>,
+        /// Manifests expiring within this many days (run it from cron).
+        #[arg(long, value_name = "DAYS")]
+        expiring_within_days: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum KeysCmd {
     /// Announce a new key (published at /api/v1/keys, not signing yet).
     Generate,
     /// Make the announced key (or a new one) active and retire the current one.
     Rotate,
+    /// Revoke a key (compromised): nothing verifies with it any more; re-sign with
+    /// `manifests renew --signed-by KEYID`.
+    Revoke {
+        /// The key id.
+        keyid: String,
+    },
     /// List the keys.
     List,
 }
@@ -138,6 +163,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Publisher(cmd) => publisher(&config, cmd).await,
         Command::Token(cmd) => token(&config, cmd).await,
         Command::Keys(cmd) => keys(&config, cmd),
+        Command::Manifests(ManifestsCmd::Renew {
+            all,
+            signed_by,
+            expiring_within_days,
+        }) => {
+            if !all && signed_by.is_none() && expiring_within_days.is_none() {
+                bail!(
+                    "say which manifests: --all, --signed-by KEYID or --expiring-within-days DAYS"
+                );
+            }
+            let state = crate::server::open_state(config).await?;
+            let selection = crate::signing::renew::RenewSelection {
+                all,
+                signed_by,
+                expiring_within_days,
+            };
+            let report = crate::signing::renew::renew(&state, &selection).await?;
+            println!(
+                "re-signed {} of {} manifests",
+                report.renewed, report.checked
+            );
+            Ok(())
+        }
         Command::Pack { dir, output } => {
             let packed = crate::pack::pack_dir(&dir)?;
             let out = output.unwrap_or_else(|| PathBuf::from(&packed.file_name));
@@ -269,6 +317,10 @@ fn keys(config: &Config, cmd: KeysCmd) -> anyhow::Result<()> {
         KeysCmd::Rotate => {
             let (old, new) = ring.rotate()?;
             println!("retired {old}; {new} now signs new manifests");
+        }
+        KeysCmd::Revoke { keyid } => {
+            ring.revoke(&keyid)?;
+            println!("revoked {keyid}; now run `clawdstrike-registry manifests renew --signed-by {keyid}` and have engines re-pin");
         }
         KeysCmd::List => {
             for k in ring.public_keys()? {

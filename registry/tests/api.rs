@@ -225,6 +225,22 @@ async fn publish_then_read_back_through_every_route(db: Database) {
     assert_eq!(d["registry"], "npm");
     assert_eq!(d["category"], "secrets");
     assert_eq!(app.get("/api/v1/guards").await.json()["total"], 2);
+    let npm = app.get("/api/v1/guards?registry=npm").await.json();
+    assert_eq!(
+        (npm["total"].as_i64(), npm["guards"][0]["name"].as_str()),
+        (Some(1), Some("@alice/secrets"))
+    );
+    assert_eq!(
+        app.get("/api/v1/guards?category=secrets&trust_tier=community")
+            .await
+            .json()["total"],
+        1
+    );
+    let d = app
+        .get("/api/v1/guards?trust_tier=gold")
+        .await
+        .problem(StatusCode::BAD_REQUEST);
+    assert!(d.contains("certified"), "{d}");
 
     let ready = app.get("/readyz").await;
     assert_eq!(
@@ -408,6 +424,36 @@ async fn versions_are_immutable_and_names_are_owned(db: Database) {
     );
     // Identical components are shared: a refused publish removed nothing in use.
     assert!(after_refusals >= blobs);
+
+    // Owners remove owners, never the last one.
+    let r = app
+        .send(
+            Method::DELETE,
+            "/api/v1/guards/%40alice%2Fguard/owners/alice",
+            Some(&bob),
+            Body::empty(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(r.json()["owners"], serde_json::json!(["bob"]));
+    app.send(
+        Method::DELETE,
+        "/api/v1/guards/%40alice%2Fguard/owners/bob",
+        Some(&bob),
+        Body::empty(),
+        None,
+    )
+    .await
+    .problem(StatusCode::CONFLICT);
+    app.publish(Some(&alice), npm_package("@alice/guard", "1.2.0"))
+        .await
+        .problem(StatusCode::FORBIDDEN);
 }
 
 async fn yank_deprecate_and_tier_changes(db: Database) {
@@ -519,6 +565,24 @@ async fn yank_deprecate_and_tier_changes(db: Database) {
         new_key
     );
     signed::verify(&after.body, &keys, Utc::now()).unwrap();
+
+    // Revoking a key: what it signed stops verifying until renewed with the active key.
+    let old_key = release.key_id.clone();
+    app.state.keys.revoke(&old_key).unwrap();
+    let keys = pinned_keys(&app.get("/api/v1/keys").await.json());
+    assert!(signed::verify(&after.body, &keys, Utc::now()).is_err());
+    let selection = clawdstrike_registry::signing::renew::RenewSelection {
+        signed_by: Some(old_key.clone()),
+        ..Default::default()
+    };
+    let report = clawdstrike_registry::signing::renew::renew(&app.state, &selection)
+        .await
+        .unwrap();
+    assert_eq!((report.checked, report.renewed), (2, 1));
+    let renewed = app.get(&format!("{base}/1.0.0/manifest")).await;
+    let release = signed::verify(&renewed.body, &keys, Utc::now()).unwrap();
+    assert_ne!(release.key_id, old_key);
+    assert_eq!(release.statement.predicate.trust_tier.as_str(), "verified");
 }
 
 async fn errors_are_problem_json_everywhere(db: Database) {

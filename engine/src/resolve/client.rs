@@ -95,7 +95,7 @@ pub struct PublishedKey {
     /// End of the validity window, if any.
     #[serde(default)]
     pub valid_until: Option<DateTime<Utc>>,
-    /// `active`, `next` (announced, not signing yet) or `retired`.
+    /// `active`, `next` (announced, not signing yet), `retired` or `revoked`.
     #[serde(default)]
     pub status: Option<String>,
 }
@@ -798,7 +798,7 @@ pub fn fetch_keys(url: &str) -> Result<Vec<PublishedKey>, ResolveError> {
 
 /// The YAML block that pins `keys` for a registry at `url`. Retired keys are kept: their
 /// window (`validUntil`) limits them to manifests issued before the rotation, which still
-/// need them to verify.
+/// need them to verify. Revoked keys are left out.
 pub fn pin_block(name: &str, url: &str, keys: &[PublishedKey]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
@@ -810,7 +810,10 @@ pub fn pin_block(name: &str, url: &str, keys: &[PublishedKey]) -> String {
     out.push_str(&format!("  - name: {name}\n"));
     out.push_str(&format!("    url: {url}\n"));
     out.push_str("    keys:\n");
-    let live: Vec<&PublishedKey> = keys.iter().collect();
+    let live: Vec<&PublishedKey> = keys
+        .iter()
+        .filter(|k| k.status.as_deref() != Some("revoked"))
+        .collect();
     if live.is_empty() {
         out.push_str("      []  # the registry publishes no usable key\n");
     }

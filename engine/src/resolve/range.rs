@@ -254,17 +254,7 @@ fn max_admits(max: &str, core: &semver::Version) -> bool {
     }
 }
 
-/// Cut a value for quoting in a message.
-pub(crate) fn shorten(s: &str) -> String {
-    const MAX: usize = 80;
-    let escaped: String = s.chars().flat_map(char::escape_debug).collect();
-    if escaped.chars().count() <= MAX {
-        escaped
-    } else {
-        let cut: String = escaped.chars().take(MAX).collect();
-        format!("{cut}…")
-    }
-}
+pub(crate) use crate::plugin::manifest::rules::shorten;
 
 /// This engine's version.
 pub fn engine_version() -> semver::Version {

@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::lookup;
 use super::views::{GuardDetails, GuardList, GuardSummary, ListQuery};
+use crate::db::packages::ListFilter;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -35,9 +36,18 @@ pub async fn list(
             "`page` must be ≥ 1 and `limit` between 1 and 100".into(),
         ));
     }
+    let filter = ListFilter {
+        category: checked("category", q.category, &crate::publish::CATEGORIES)?,
+        trust_tier: checked(
+            "trust_tier",
+            q.trust_tier,
+            &["community", "verified", "certified", "first-party"],
+        )?,
+        ecosystem: checked("registry", q.registry, &["npm", "crates.io"])?,
+    };
     let (rows, total) = state
         .db
-        .list_packages((page - 1).saturating_mul(limit), limit)
+        .list_packages(&filter, (page - 1).saturating_mul(limit), limit)
         .await?;
     let base = state.config.public_url();
     Ok(Json(GuardList {
@@ -116,6 +126,21 @@ pub async fn details(
         Bytes::from(serde_json::to_vec(&details).map_err(|e| ApiError::Internal(e.to_string()))?);
     state.details.insert(name, body.clone());
     Ok(json_bytes(body))
+}
+
+/// A filter value must be one of `allowed`, so a typo is an error rather than an empty page.
+fn checked(
+    name: &str,
+    value: Option<String>,
+    allowed: &[&str],
+) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(v) if !allowed.contains(&v.as_str()) => Err(ApiError::BadRequest(format!(
+            "`{name}={v}` is not one of: {}",
+            allowed.join(", ")
+        ))),
+        other => Ok(other),
+    }
 }
 
 fn json_bytes(body: Bytes) -> Response {

@@ -20,7 +20,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, put};
+use axum::routing::{delete, get, put};
 use axum::Router;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -56,6 +56,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/guards/{name}/owners",
             get(owners::list).post(owners::add),
+        )
+        .route(
+            "/api/v1/guards/{name}/owners/{publisher}",
+            delete(owners::remove),
         )
         .route(
             "/api/v1/guards/{name}/{version}/manifest",

@@ -27,7 +27,7 @@ impl Modify for BearerAuth {
     paths(
         guards::list, guards::details, versions::list, files::manifest, files::artifact,
         files::component, publish::create, versions::yank, versions::deprecate, owners::list,
-        owners::add, admin::set_tier, keys::list, health::healthz, health::readyz, health::metrics,
+        owners::add, owners::remove, admin::set_tier, keys::list, health::healthz, health::readyz, health::metrics,
     ),
     modifiers(&BearerAuth),
 )]

@@ -70,3 +70,34 @@ pub async fn add(
         owners: state.db.package_owners(p.id).await?,
     }))
 }
+
+/// Removes an owner (not the last one; a scoped package's scope ownership is kept).
+#[utoipa::path(delete, path = "/api/v1/guards/{name}/owners/{publisher}", tag = "publishing",
+    params(("name" = String, Path), ("publisher" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = OwnerList), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, publisher)): Path<(String, String)>,
+) -> Result<Json<OwnerList>, ApiError> {
+    caller.require(Action::Publish, &name)?;
+    let p = lookup::package(&state, &name).await?;
+    require_owner(&state, &caller, &p).await?;
+    let gone = state
+        .db
+        .publisher_by_name(&publisher)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no publisher named `{publisher}`")))?;
+    if !state.db.is_package_owner(p.id, gone.id).await? {
+        return Err(ApiError::NotFound(format!(
+            "`{publisher}` is not an owner of `{name}`"
+        )));
+    }
+    state.db.remove_package_owner(p.id, gone.id).await?;
+    state.invalidate(&name);
+    tracing::info!(package = %name, removed = %publisher, by = %caller.0.publisher.name, "owner removed");
+    Ok(Json(OwnerList {
+        owners: state.db.package_owners(p.id).await?,
+    }))
+}

@@ -37,6 +37,63 @@ fn reason_for(change: &FlagChange, what: &str) -> Result<Option<String>, ApiErro
     }
 }
 
+/// Which flag of a version a route sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flag {
+    Yanked,
+    Deprecated,
+}
+
+/// The shared body of the yank and deprecate routes: authorise, validate the reason, set
+/// the flag, refresh the latest version (yanks change it), answer with the version.
+async fn set_flag(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    version: &str,
+    change: &FlagChange,
+    flag: Flag,
+) -> Result<Json<VersionView>, ApiError> {
+    caller.require(Action::Yank, name)?;
+    let (p, v) = lookup::version(state, name, version).await?;
+    super::owners::require_owner(state, caller, &p).await?;
+    let what = if flag == Flag::Yanked {
+        "yanking"
+    } else {
+        "deprecating"
+    };
+    let reason = reason_for(change, what)?;
+    match flag {
+        Flag::Yanked => {
+            state
+                .db
+                .set_yanked(v.id, change.value, reason.as_deref())
+                .await?;
+            let all: Vec<(String, bool)> = state
+                .db
+                .versions_of(p.id)
+                .await?
+                .into_iter()
+                .map(|v| (v.version, v.yanked))
+                .collect();
+            state
+                .db
+                .set_latest_version(p.id, pick_latest(&all).as_deref(), None)
+                .await?;
+        }
+        Flag::Deprecated => {
+            state
+                .db
+                .set_deprecated(v.id, change.value, reason.as_deref())
+                .await?
+        }
+    }
+    state.invalidate(name);
+    tracing::info!(package = %name, %version, ?flag, value = change.value, by = %caller.0.publisher.name, "version flag changed");
+    let (_, v) = lookup::version(state, name, version).await?;
+    Ok(Json(VersionView::from(&v)))
+}
+
 /// Yanks (or, with `value: false`, restores) a version. Yanked versions stay downloadable
 /// by exact version but resolvers skip them.
 #[utoipa::path(put, path = "/api/v1/guards/{name}/{version}/yank", tag = "publishing",
@@ -50,29 +107,7 @@ pub async fn yank(
     Path((name, version)): Path<(String, String)>,
     Json(change): Json<FlagChange>,
 ) -> Result<Json<VersionView>, ApiError> {
-    caller.require(Action::Yank, &name)?;
-    let (p, v) = lookup::version(&state, &name, &version).await?;
-    super::owners::require_owner(&state, &caller, &p).await?;
-    let reason = reason_for(&change, "yanking")?;
-    state
-        .db
-        .set_yanked(v.id, change.value, reason.as_deref())
-        .await?;
-    let all: Vec<(String, bool)> = state
-        .db
-        .versions_of(p.id)
-        .await?
-        .into_iter()
-        .map(|v| (v.version, v.yanked))
-        .collect();
-    state
-        .db
-        .set_latest_version(p.id, pick_latest(&all).as_deref(), None)
-        .await?;
-    state.invalidate(&name);
-    tracing::info!(package = %name, %version, yanked = change.value, by = %caller.0.publisher.name, "yank changed");
-    let (_, v) = lookup::version(&state, &name, &version).await?;
-    Ok(Json(VersionView::from(&v)))
+    set_flag(&state, &caller, &name, &version, &change, Flag::Yanked).await
 }
 
 /// Deprecates (or restores) a version, with a reason shown to everyone who resolves it.
@@ -87,15 +122,5 @@ pub async fn deprecate(
     Path((name, version)): Path<(String, String)>,
     Json(change): Json<FlagChange>,
 ) -> Result<Json<VersionView>, ApiError> {
-    caller.require(Action::Yank, &name)?;
-    let (p, v) = lookup::version(&state, &name, &version).await?;
-    super::owners::require_owner(&state, &caller, &p).await?;
-    let reason = reason_for(&change, "deprecating")?;
-    state
-        .db
-        .set_deprecated(v.id, change.value, reason.as_deref())
-        .await?;
-    state.invalidate(&name);
-    let (_, v) = lookup::version(&state, &name, &version).await?;
-    Ok(Json(VersionView::from(&v)))
+    set_flag(&state, &caller, &name, &version, &change, Flag::Deprecated).await
 }

@@ -82,6 +82,13 @@ pub struct ListQuery {
     pub limit: Option<i64>,
     /// Only `updated` (the default) until the search issue adds relevance.
     pub sort: Option<String>,
+    /// Only this category (`secrets`, `paths`, `network`, `execution`, `compliance`,
+    /// `integration`, `composition`, `other`).
+    pub category: Option<String>,
+    /// Only this trust tier (`community`, `verified`, `certified`, `first-party`).
+    pub trust_tier: Option<String>,
+    /// Only this ecosystem (`npm`, `crates.io`).
+    pub registry: Option<String>,
     /// Free text; matched by the search index when it arrives, refused meanwhile.
     pub q: Option<String>,
 }

@@ -71,6 +71,17 @@ fn from_row(row: &AnyRow) -> Result<PackageRow, DbError> {
     })
 }
 
+/// Equality filters of the list route; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// SPEC §2 category.
+    pub category: Option<String>,
+    /// Trust tier.
+    pub trust_tier: Option<String>,
+    /// `npm` or `crates.io`.
+    pub ecosystem: Option<String>,
+}
+
 /// The package-level fields a publish writes.
 #[derive(Debug, Clone)]
 pub struct PackageFields {
@@ -188,28 +199,64 @@ impl Db {
         row.as_ref().map(|r| col(r, "name")).transpose()
     }
 
-    /// One page of packages, most recently updated first, and the total count.
+    /// One page of packages, most recently updated first, and the total count, narrowed
+    /// by the filters that are set.
     pub async fn list_packages(
         &self,
+        filter: &ListFilter,
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<PackageRow>, i64), DbError> {
+        // Unset filters bind NULL and match everything, so one statement serves every
+        // combination.
+        const WHERE: &str = "WHERE latest_version IS NOT NULL \
+             AND (CAST($1 AS TEXT) IS NULL OR category = $1) \
+             AND (CAST($2 AS TEXT) IS NULL OR trust_tier = $2) \
+             AND (CAST($3 AS TEXT) IS NULL OR ecosystem = $3)";
         let rows = sqlx::query(&format!(
-            "SELECT {PACKAGE_COLUMNS} FROM packages WHERE latest_version IS NOT NULL \
-             ORDER BY updated_at DESC, name LIMIT $1 OFFSET $2"
+            "SELECT {PACKAGE_COLUMNS} FROM packages {WHERE} ORDER BY updated_at DESC, name LIMIT $4 OFFSET $5"
         ))
+        .bind(&filter.category)
+        .bind(&filter.trust_tier)
+        .bind(&filter.ecosystem)
         .bind(limit)
         .bind(offset)
         .fetch_all(self.pool())
         .await?;
-        let total =
-            sqlx::query("SELECT COUNT(*) AS n FROM packages WHERE latest_version IS NOT NULL")
-                .fetch_one(self.pool())
-                .await?;
+        let total = sqlx::query(&format!("SELECT COUNT(*) AS n FROM packages {WHERE}"))
+            .bind(&filter.category)
+            .bind(&filter.trust_tier)
+            .bind(&filter.ecosystem)
+            .fetch_one(self.pool())
+            .await?;
         Ok((
             rows.iter().map(from_row).collect::<Result<_, _>>()?,
             col(&total, "n")?,
         ))
+    }
+
+    /// Removes an owner; refuses to remove the last one.
+    pub async fn remove_package_owner(
+        &self,
+        package_id: i64,
+        publisher_id: i64,
+    ) -> Result<(), DbError> {
+        let owners = sqlx::query("SELECT COUNT(*) AS n FROM package_owners WHERE package_id = $1")
+            .bind(package_id)
+            .fetch_one(self.pool())
+            .await?;
+        let n: i64 = col(&owners, "n")?;
+        if n <= 1 {
+            return Err(DbError::Conflict(
+                "a package keeps at least one owner; add another owner first".into(),
+            ));
+        }
+        sqlx::query("DELETE FROM package_owners WHERE package_id = $1 AND publisher_id = $2")
+            .bind(package_id)
+            .bind(publisher_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// Account names owning a package.

@@ -121,6 +121,19 @@ impl Db {
         Ok(versions)
     }
 
+    /// Every version of every package, with its package name (for maintenance commands).
+    pub async fn all_versions(&self) -> Result<Vec<(String, VersionRow)>, DbError> {
+        let rows = sqlx::query(&format!(
+            "SELECT (SELECT name FROM packages p WHERE p.id = versions.package_id) AS package_name, \
+             {VERSION_COLUMNS} FROM versions ORDER BY package_id, id"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((col(r, "package_name")?, from_row(r)?)))
+            .collect()
+    }
+
     /// One version.
     pub async fn version(
         &self,

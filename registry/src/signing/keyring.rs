@@ -54,6 +54,8 @@ pub enum KeyStatus {
     Next,
     /// Verifies old manifests only.
     Retired,
+    /// Compromised or withdrawn: its window is empty, so it verifies nothing.
+    Revoked,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +75,7 @@ impl KeyStatus {
             KeyStatus::Active => "active",
             KeyStatus::Next => "next",
             KeyStatus::Retired => "retired",
+            KeyStatus::Revoked => "revoked",
         }
     }
 }
@@ -228,10 +231,12 @@ impl KeyRing {
             .collect()
     }
 
-    /// Adds a `next` key (announced, not yet signing) and returns its id.
+    /// Adds a `next` key (announced, not yet signing) and returns its id. An earlier `next`
+    /// key that never signed anything is dropped: only the newest announcement stands.
     pub fn generate_next(&self) -> Result<String, KeyRingError> {
         let path = self.path();
         let mut ring = read_ring(&path)?.ring;
+        ring.keys.retain(|k| k.status != KeyStatus::Next);
         let (key, _) = new_key(KeyStatus::Next)?;
         let id = key.keyid.clone();
         ring.keys.push(key);
@@ -271,6 +276,34 @@ impl KeyRing {
         write_ring(&path, &ring)?;
         self.refresh()?;
         Ok((retired, active))
+    }
+}
+
+impl KeyRing {
+    /// Revokes a key: its window becomes empty, so no manifest verifies with it any more.
+    /// Revoking the active key first rotates to a new one. Re-sign what it signed with
+    /// `clawdstrike-registry manifests renew --signed-by KEYID`, and tell engines to re-pin.
+    pub fn revoke(&self, key_id: &str) -> Result<(), KeyRingError> {
+        let path = self.path();
+        let ring = read_ring(&path)?.ring;
+        let key = ring
+            .keys
+            .iter()
+            .find(|k| k.keyid == key_id)
+            .ok_or_else(|| KeyRingError::Malformed {
+                path: path.clone(),
+                message: format!("no key {key_id} in the ring"),
+            })?;
+        if key.status == KeyStatus::Active {
+            self.rotate()?;
+        }
+        let mut ring = read_ring(&path)?.ring;
+        for k in ring.keys.iter_mut().filter(|k| k.keyid == key_id) {
+            k.status = KeyStatus::Revoked;
+            k.valid_until = Some(k.valid_from);
+        }
+        write_ring(&path, &ring)?;
+        self.refresh()
     }
 }
 
@@ -373,6 +406,18 @@ mod tests {
         let old = keys.iter().find(|k| k.keyid == first).unwrap();
         assert_eq!(old.status, KeyStatus::Retired);
         assert!(old.valid_until.is_some());
+        // Revoking the active key rotates first; the revoked key's window is empty.
+        let active_before = ring.with_active(|k| k.key_id().to_string()).unwrap();
+        ring.revoke(&active_before).unwrap();
+        let keys = ring.public_keys().unwrap();
+        let revoked = keys.iter().find(|k| k.keyid == active_before).unwrap();
+        assert_eq!(revoked.status, KeyStatus::Revoked);
+        assert_eq!(revoked.valid_until, Some(revoked.valid_from));
+        assert_ne!(
+            ring.with_active(|k| k.key_id().to_string()).unwrap(),
+            active_before
+        );
+        let next = ring.with_active(|k| k.key_id().to_string()).unwrap();
         // Another handle on the same directory sees the rotation.
         let other = KeyRing::open_or_create(dir.path()).unwrap();
         assert_eq!(other.with_active(|k| k.key_id().to_string()).unwrap(), next);

@@ -4,5 +4,6 @@
 
 pub mod keyring;
 pub mod release;
+pub mod renew;
 
 pub use keyring::{KeyRing, KeyRingError, PublicKeyInfo};

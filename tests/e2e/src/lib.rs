@@ -68,6 +68,8 @@ pub struct Registry {
     pub env: Vec<(String, String)>,
     /// The one-time admin token printed at first start (if this start was the first).
     pub admin_token: Option<String>,
+    /// Extra `serve` arguments (e.g. `--seed DIR`).
+    pub serve_args: Vec<String>,
     port: u16,
     child: Option<Child>,
 }
@@ -75,11 +77,21 @@ pub struct Registry {
 impl Registry {
     /// Starts a registry on `data_dir` with `env`, on a free port, and waits until it is ready.
     pub fn start(data_dir: &Path, env: Vec<(String, String)>) -> Registry {
+        Registry::start_with(data_dir, env, &[])
+    }
+
+    /// [`Registry::start`] with extra `serve` arguments.
+    pub fn start_with(
+        data_dir: &Path,
+        env: Vec<(String, String)>,
+        serve_args: &[&str],
+    ) -> Registry {
         let mut r = Registry {
             url: String::new(),
             data_dir: data_dir.to_path_buf(),
             env,
             admin_token: None,
+            serve_args: serve_args.iter().map(|s| s.to_string()).collect(),
             port: free_port(),
             child: None,
         };
@@ -94,12 +106,12 @@ impl Registry {
         cmd.args(["serve", "--data-dir"])
             .arg(&self.data_dir)
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
+            .args(&self.serve_args)
+            .current_dir(repo_root())
             .env("CLAWDSTRIKE_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap());
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
+        isolate(&mut cmd, &self.env);
         let mut child = cmd.spawn().expect("spawn clawdstrike-registry");
         let out = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -163,9 +175,7 @@ impl Registry {
             .arg(&self.data_dir)
             .args(args)
             .env("CLAWDSTRIKE_LOG", "warn");
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
+        isolate(&mut cmd, &self.env);
         let out = run(&mut cmd);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         out
@@ -175,6 +185,21 @@ impl Registry {
 impl Drop for Registry {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Gives a registry process exactly the configuration of its test: the runner's own
+/// `DATABASE_URL` (the test entry point sets one for the PostgreSQL tests) and any
+/// `CLAWDSTRIKE_*` variables would otherwise reach it.
+fn isolate(cmd: &mut Command, env: &[(String, String)]) {
+    cmd.env_remove("DATABASE_URL");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CLAWDSTRIKE_") && k != "CLAWDSTRIKE_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
     }
 }
 

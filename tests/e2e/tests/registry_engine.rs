@@ -400,3 +400,37 @@ fn postgresql_and_s3_with_outages() {
         200
     );
 }
+
+#[test]
+fn serve_seeds_the_example_guards_once() {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    // The README's first command runs exactly this (in release): relative seed path.
+    let mut reg = Registry::start_with(&data, vec![], &["--seed", "examples/guards"]);
+    let (s, list) = get(&reg, "/api/v1/guards?limit=100");
+    assert_eq!(s, 200);
+    let list = json(&list);
+    let mut names: Vec<&str> = list["guards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "@clawdstrike/example-parity-ts",
+            "acme-secrets-guard",
+            "parity-rust-guard",
+            "reputation-guard"
+        ]
+    );
+    assert!(list["guards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["trustTier"] == "first-party"));
+    reg.restart();
+    assert_eq!(json(&get(&reg, "/api/v1/guards").1)["total"], 4);
+}

@@ -28,7 +28,7 @@ mod build;
 mod error;
 mod model;
 mod node;
-mod rules;
+pub(crate) mod rules;
 mod tier;
 mod trust_override;
 
