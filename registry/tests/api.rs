@@ -328,6 +328,33 @@ async fn hostile_requests_get_problems_and_leave_nothing_behind(db: Database) {
     .unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
+    // Every archive of the hostile corpus, over HTTP: a 4xx problem, nothing stored.
+    let corpus = repo_root().join("tests/hostile/archives");
+    for entry in std::fs::read_dir(&corpus).unwrap().flatten() {
+        let path = entry.path();
+        if !matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("tgz" | "crate")
+        ) {
+            continue;
+        }
+        let r = app
+            .publish(Some(&alice), std::fs::read(&path).unwrap())
+            .await;
+        assert!(
+            r.status.is_client_error(),
+            "{}: {}",
+            path.display(),
+            r.status
+        );
+        assert_eq!(
+            r.content_type(),
+            "application/problem+json",
+            "{}",
+            path.display()
+        );
+    }
+
     assert_eq!(app.get("/api/v1/guards").await.json()["total"], 0);
     assert_eq!(
         app.local_blob_count(),
