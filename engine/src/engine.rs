@@ -141,6 +141,21 @@ impl Engine {
                 continue;
             }
             let field = format!("guards.custom[{i}]");
+            let async_block = match spec {
+                CustomGuardSpec::Package(p) => p.async_config.as_ref(),
+                CustomGuardSpec::Path(p) => p.async_config.as_ref(),
+                CustomGuardSpec::Inline(_) => None,
+            };
+            if let Some(block) = async_block {
+                if let Err(e) = crate::resilience::AsyncConfig::from_value(block) {
+                    let at = match e.field.as_str() {
+                        "" => format!("{field}.async"),
+                        f => format!("{field}.async.{f}"),
+                    };
+                    problems.push(policy.problem(&at, e.message));
+                    continue;
+                }
+            }
             match spec {
                 CustomGuardSpec::Inline(entry) => {
                     let name = entry.inline.name.clone();

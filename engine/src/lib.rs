@@ -29,6 +29,7 @@ pub mod normalize;
 pub mod plugin;
 pub mod policy;
 pub mod policy_test;
+pub mod resilience;
 pub mod resolve;
 pub mod signed;
 

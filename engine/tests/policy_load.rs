@@ -361,3 +361,24 @@ fn engine_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Engine>();
 }
+
+#[test]
+fn async_blocks_are_validated_with_the_field_named() {
+    for (block, field, words) in [
+        ("{timeout_ms: 0}", "guards.custom[0].async.timeout_ms", "between 1 and 300000"),
+        (
+            "{rate_limit: {requests_per_minute: 4, requests_per_second: 1}}",
+            "guards.custom[0].async.rate_limit",
+            "not both",
+        ),
+        ("{on_timeout: explode}", "guards.custom[0].async", "explode"),
+    ] {
+        let p = load(&format!(
+            "version: \"1.2.0\"\nguards:\n  custom:\n    - path: ./guards/acme\n      async: {block}\n"
+        ))
+        .unwrap();
+        let err = Engine::new(&p).unwrap_err();
+        let msg = first_problem(&err);
+        assert!(msg.contains(field) && msg.contains(words), "{block}: {msg}");
+    }
+}

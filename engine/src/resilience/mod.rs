@@ -1,0 +1,25 @@
+//! The resilience layer for calls to external services (SPEC.md §4): one implementation,
+//! meant for every async guard and for the `http-request` host call of WebAssembly guards.
+//!
+//! * [`config`]: the `async:` block of a custom guard, with SPEC's field names, defaults
+//!   and validation.
+//! * [`breaker`]: a circuit breaker (closed → open after `failure_threshold` failures →
+//!   half-open after `reset_timeout_ms` → closed after `success_threshold` successes).
+//! * [`retry`]: exponential backoff with full jitter that honours `Retry-After`.
+//! * [`limiter`]: requests per second or per minute (governor's GCRA).
+//! * [`cache`]: results kept for `ttl_seconds` (moka).
+//!
+//! Each piece takes the time as an argument or uses tokio's clock, so tests run on a
+//! paused clock and never sleep.
+
+pub mod breaker;
+pub mod cache;
+pub mod config;
+pub mod limiter;
+pub mod retry;
+
+pub use breaker::{BreakerState, CircuitBreaker, Rejected};
+pub use cache::ResultCache;
+pub use config::{AsyncConfig, AsyncConfigError, ExecutionMode, OnTimeout};
+pub use limiter::RateLimiter;
+pub use retry::{parse_retry_after, Backoff};
