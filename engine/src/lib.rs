@@ -20,6 +20,7 @@
 
 pub mod audit;
 pub mod compose;
+pub mod daemon;
 pub mod decision;
 pub mod engine;
 pub mod event;

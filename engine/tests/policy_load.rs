@@ -365,7 +365,11 @@ fn engine_is_send_and_sync() {
 #[test]
 fn async_blocks_are_validated_with_the_field_named() {
     for (block, field, words) in [
-        ("{timeout_ms: 0}", "guards.custom[0].async.timeout_ms", "between 1 and 300000"),
+        (
+            "{timeout_ms: 0}",
+            "guards.custom[0].async.timeout_ms",
+            "between 1 and 300000",
+        ),
         (
             "{rate_limit: {requests_per_minute: 4, requests_per_second: 1}}",
             "guards.custom[0].async.rate_limit",

@@ -4,6 +4,7 @@
 //! (or a policy test failed), 2 = bad input (invalid policy or event, unresolvable guard).
 
 mod check;
+mod daemon_cmd;
 mod guard_cmd;
 mod output;
 mod policy_cmd;
@@ -43,6 +44,8 @@ enum Command {
     /// Work with guard packages (WebAssembly guards).
     #[command(subcommand)]
     Guard(guard_cmd::GuardCommand),
+    /// Serve decisions over HTTP (POST /api/v1/check), reloading the policy on change.
+    Daemon(daemon_cmd::DaemonArgs),
 }
 
 /// Options shared by every command that loads a policy.
@@ -189,5 +192,6 @@ pub fn run() -> i32 {
         Command::Check(args) => check::run(args),
         Command::Guard(command) => guard_cmd::run(command),
         Command::Policy(cmd) => policy_cmd::run(cmd),
+        Command::Daemon(args) => daemon_cmd::run(args),
     }
 }
