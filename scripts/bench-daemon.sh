@@ -24,7 +24,7 @@ local events = {
   '{"eventId":"a","eventType":"file_read","data":{"type":"file","path":"/repo/src/main.rs"}}',
   '{"eventId":"b","eventType":"file_read","data":{"type":"file","path":"/home/me/.ssh/id_rsa"}}',
   '{"eventId":"c","eventType":"command_exec","data":{"type":"command","command":"ls","args":["-la"]}}',
-  '{"eventId":"d","eventType":"network_egress","data":{"type":"network","host":"api.github.com","port":443}}',
+  '{"eventId":"d","eventType":"network_egress","data":{"type":"network","host":"api.example.com","port":443}}',
   '{"eventId":"e","eventType":"file_write","data":{"type":"file","path":"/repo/README.md","content":"hello world"}}',
 }
 local i = 0
