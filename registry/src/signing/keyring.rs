@@ -106,7 +106,7 @@ pub struct PublicKeyInfo {
 struct Loaded {
     ring: StoredRing,
     active: KeyPair,
-    modified: Option<SystemTime>,
+    stamp: Option<FileStamp>,
 }
 
 /// The key ring of a registry.
@@ -179,15 +179,20 @@ impl KeyRing {
         self.dir.join(FILE)
     }
 
+    /// Re-reads the file (after this handle wrote it).
+    fn reload(&self) -> Result<(), KeyRingError> {
+        let fresh = read_ring(&self.path())?;
+        if let Ok(mut l) = self.loaded.write() {
+            *l = fresh;
+        }
+        Ok(())
+    }
+
     /// Re-reads the file if another process changed it.
     fn refresh(&self) -> Result<(), KeyRingError> {
         let path = self.path();
-        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        let stale = self
-            .loaded
-            .read()
-            .map(|l| l.modified != modified)
-            .unwrap_or(true);
+        let stamp = file_stamp(&path);
+        let stale = self.loaded.read().map(|l| l.stamp != stamp).unwrap_or(true);
         if stale {
             let fresh = read_ring(&path)?;
             if let Ok(mut l) = self.loaded.write() {
@@ -241,7 +246,7 @@ impl KeyRing {
         let id = key.keyid.clone();
         ring.keys.push(key);
         write_ring(&path, &ring)?;
-        self.refresh()?;
+        self.reload()?;
         Ok(id)
     }
 
@@ -274,7 +279,7 @@ impl KeyRing {
         next.status = KeyStatus::Active;
         let active = next.keyid.clone();
         write_ring(&path, &ring)?;
-        self.refresh()?;
+        self.reload()?;
         Ok((retired, active))
     }
 }
@@ -303,13 +308,35 @@ impl KeyRing {
             k.valid_until = Some(k.valid_from);
         }
         write_ring(&path, &ring)?;
-        self.refresh()
+        self.reload()
     }
+}
+
+/// What tells a changed key ring from the one loaded: every write replaces the file by a
+/// rename, so its inode changes even when two writes share a modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    inode: u64,
+}
+
+fn file_stamp(path: &Path) -> Option<FileStamp> {
+    let m = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&m);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some(FileStamp {
+        modified: m.modified().ok(),
+        len: m.len(),
+        inode,
+    })
 }
 
 fn read_ring(path: &Path) -> Result<Loaded, KeyRingError> {
     let text = std::fs::read_to_string(path).map_err(|e| io_err(path, e))?;
-    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let stamp = file_stamp(path);
     let ring: StoredRing = serde_json::from_str(&text).map_err(|e| KeyRingError::Malformed {
         path: path.into(),
         message: e.to_string(),
@@ -339,7 +366,7 @@ fn read_ring(path: &Path) -> Result<Loaded, KeyRingError> {
     Ok(Loaded {
         active: pair,
         ring,
-        modified,
+        stamp,
     })
 }
 
