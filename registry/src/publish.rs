@@ -118,6 +118,7 @@ async fn publish_inner(
     .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
 
     let name = package.name.clone();
+    let canonical = clawdstrike_scanner::canonical_name(&name);
     let version = package.version.to_string();
     clawdstrike_scanner::validate_name(&name, package.kind)
         .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
@@ -159,7 +160,6 @@ async fn publish_inner(
             }
         }
         None => {
-            let canonical = clawdstrike_scanner::canonical_name(&name);
             if let Some(other) = state.db.name_by_canonical(&canonical).await? {
                 return Err(ApiError::Conflict(format!(
                     "`{name}` is too similar to the existing package `{other}`; choose a distinct name"
@@ -270,7 +270,7 @@ async fn publish_inner(
     let release = NewRelease {
         package: PackageFields {
             name: name.clone(),
-            canonical_name: clawdstrike_scanner::canonical_name(&name),
+            canonical_name: canonical,
             ecosystem: ecosystem.into(),
             origin: "direct".into(),
             display_name: manifest.display_name.clone(),

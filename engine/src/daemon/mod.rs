@@ -238,16 +238,10 @@ async fn check(State(daemon): State<Arc<Daemon>>, body: Bytes) -> Response {
         decide()
     };
     for d in &decisions {
-        let status = serde_json::to_value(d.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string));
-        daemon
-            .metrics
-            .decisions
-            .get_or_create(&StatusLabel {
-                status: status.unwrap_or_default(),
-            })
-            .inc();
+        let status = StatusLabel {
+            status: d.status.as_str().into(),
+        };
+        daemon.metrics.decisions.get_or_create(&status).inc();
     }
     let body = if batch {
         serde_json::to_vec(&decisions)

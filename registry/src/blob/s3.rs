@@ -143,6 +143,20 @@ fn normalise_prefix(prefix: Option<&str>) -> String {
 }
 
 impl S3Store {
+    /// Starts reading one object (shared by `get` and `get_bytes`).
+    async fn get_object(
+        &self,
+        key: &BlobKey,
+    ) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, BlobError> {
+        self.client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.object_key(key))
+            .send()
+            .await
+            .map_err(|e| self.error("cannot read", Some(key), e))
+    }
+
     /// Connects to the bucket described by `config` (which must be [`BlobConfig::S3`]) and
     /// checks that it exists and accepts our credentials (HeadBucket).
     ///
@@ -338,14 +352,7 @@ impl BlobStore for S3Store {
     }
 
     async fn get(&self, key: &BlobKey) -> Result<Blob, BlobError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(self.object_key(key))
-            .send()
-            .await
-            .map_err(|e| self.error("cannot read", Some(key), e))?;
+        let out = self.get_object(key).await?;
         let len = match out.content_length() {
             Some(n) => u64::try_from(n).unwrap_or(0),
             None => out.body.size_hint().0,
@@ -365,14 +372,7 @@ impl BlobStore for S3Store {
     }
 
     async fn get_bytes(&self, key: &BlobKey, max: u64) -> Result<Bytes, BlobError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(self.object_key(key))
-            .send()
-            .await
-            .map_err(|e| self.error("cannot read", Some(key), e))?;
+        let out = self.get_object(key).await?;
         let too_large = |size: u64| BlobError::TooLarge {
             key: key.to_string(),
             size,
