@@ -9,14 +9,18 @@ use std::time::Instant;
 
 use crate::audit::AuditLog;
 use crate::compose::RuleSet;
-use crate::decision::{Contribution, ContributionKind, Decision, Severity, Status};
+use crate::decision::{Contribution, ContributionKind, Decision, Severity, Status, Verdict};
 use crate::event::PolicyEvent;
+use crate::external::integrations;
+use crate::external::runtime::AsyncRuntime;
+use crate::external::slot::{AsyncPlaceholder, AsyncSlot, Finished};
 use crate::guard_table::{GuardId, GuardRun, GuardTable, Outcome};
 use crate::guards::{jailbreak, Guard, GuardBuildError, GuardConfig};
 use crate::plugin::manifest::{TrustOverride, TrustTier};
 use crate::plugin::{PackageRequest, PluginHost, WasmGuard};
 use crate::policy::model::{CustomGuardSpec, GuardsSection, PackageGuardSpec, PathGuardSpec};
 use crate::policy::{Policy, PolicyError, Problem, Settings};
+use crate::resilience::{AsyncConfig, ExecutionMode};
 use crate::resolve::{ClientConfig, PackageQuery, RegistryClient};
 
 /// Errors building an engine are policy errors, each located.
@@ -32,6 +36,10 @@ pub struct Engine {
     settings: Settings,
     policy_name: String,
     audit: Option<Arc<AuditLog>>,
+    /// Guards with an `async:` block or a first-party service, by table index.
+    asyncs: Vec<(GuardId, Arc<AsyncSlot>)>,
+    /// Where their calls run; `None` for a policy without them (the synchronous path).
+    runtime: Option<Arc<AsyncRuntime>>,
 }
 
 /// How an engine is built beyond its policy.
@@ -77,6 +85,7 @@ impl Engine {
         let mut problems = Vec::new();
         let mut table = GuardTable::new();
         let mut direct = Vec::new();
+        let mut asyncs: Vec<(GuardId, Arc<AsyncSlot>)> = Vec::new();
 
         let mut add = |built: Result<Option<Box<dyn Guard>>, GuardBuildError>,
                        aliases: &[&str],
@@ -146,13 +155,54 @@ impl Engine {
                 CustomGuardSpec::Path(p) => p.async_config.as_ref(),
                 CustomGuardSpec::Inline(_) => None,
             };
-            if let Some(block) = async_block {
-                if let Err(e) = crate::resilience::AsyncConfig::from_value(block) {
+            let async_config = match async_block.map(AsyncConfig::from_value) {
+                None => None,
+                Some(Ok(config)) => Some(config),
+                Some(Err(e)) => {
                     let at = match e.field.as_str() {
                         "" => format!("{field}.async"),
                         f => format!("{field}.async.{f}"),
                     };
                     problems.push(policy.problem(&at, e.message));
+                    continue;
+                }
+            };
+            let mut add_async = |slot: AsyncSlot,
+                                 at: &str,
+                                 table: &mut GuardTable,
+                                 direct: &mut Vec<GuardId>,
+                                 problems: &mut Vec<Problem>| {
+                place_async(slot, at, policy, table, direct, &mut asyncs, problems)
+            };
+            if let CustomGuardSpec::Package(p) = spec {
+                let empty = serde_json::Value::Object(Default::default());
+                if let Some(built) =
+                    integrations::build(&p.package, p.config.as_ref().unwrap_or(&empty))
+                {
+                    match built {
+                        Ok(guard) => {
+                            match AsyncSlot::service(guard, async_config.unwrap_or_default()) {
+                                Ok(slot) => add_async(
+                                    slot,
+                                    &format!("{field}.package"),
+                                    &mut table,
+                                    &mut direct,
+                                    &mut problems,
+                                ),
+                                Err(e) => {
+                                    problems.push(policy.problem(&format!("{field}.package"), e))
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            let at = match e.field.as_str() {
+                                "" => format!("{field}.config"),
+                                f => format!("{field}.config.{f}"),
+                            };
+                            problems
+                                .push(policy.problem(&at, format!("{}: {}", p.package, e.message)));
+                        }
+                    }
                     continue;
                 }
             }
@@ -189,7 +239,18 @@ impl Engine {
                                     continue;
                                 }
                                 package_guards.insert(guard.name().to_string(), loaded.clone());
-                                direct.push(table.insert_top_level(Arc::new(guard), &[]));
+                                match &async_config {
+                                    Some(c) => add_async(
+                                        AsyncSlot::wasm(guard, c.clone()),
+                                        &format!("{field}.package"),
+                                        &mut table,
+                                        &mut direct,
+                                        &mut problems,
+                                    ),
+                                    None => {
+                                        direct.push(table.insert_top_level(Arc::new(guard), &[]))
+                                    }
+                                }
                             }
                         }
                         Err(problem) => problems.push(problem),
@@ -211,7 +272,18 @@ impl Engine {
                                     continue;
                                 }
                                 path_guards.insert(guard.name().to_string(), (field.clone(), p));
-                                direct.push(table.insert_top_level(Arc::new(guard), &[]));
+                                match &async_config {
+                                    Some(c) => add_async(
+                                        AsyncSlot::wasm(guard, c.clone()),
+                                        &format!("{field}.path"),
+                                        &mut table,
+                                        &mut direct,
+                                        &mut problems,
+                                    ),
+                                    None => {
+                                        direct.push(table.insert_top_level(Arc::new(guard), &[]))
+                                    }
+                                }
                             }
                         }
                         Err(problem) => problems.push(problem),
@@ -265,7 +337,19 @@ impl Engine {
         if !problems.is_empty() {
             return Err(PolicyError::Invalid(problems));
         }
+        let runtime = if asyncs.is_empty() {
+            None
+        } else {
+            Some(Arc::new(AsyncRuntime::new().map_err(|e| {
+                PolicyError::Io {
+                    path: std::path::PathBuf::from(policy.source.describe()),
+                    message: format!("cannot start the runtime for async guards: {e}"),
+                }
+            })?))
+        };
         Ok(Engine {
+            asyncs,
+            runtime,
             table,
             rules,
             direct,
@@ -294,10 +378,60 @@ impl Engine {
         Self::new(&Policy::from_file(path)?)
     }
 
-    /// Record every decision in an audit log.
+    /// Record every decision in an audit log, with every external call and background
+    /// result of async guards.
     pub fn with_audit(mut self, audit: Arc<AuditLog>) -> Self {
+        for (_, slot) in &self.asyncs {
+            slot.set_audit(audit.clone());
+        }
         self.audit = Some(audit);
         self
+    }
+
+    /// Whether the policy has async guards (first-party services, or guards with an
+    /// `async:` block). Without them [`check_async`](Self::check_async) is
+    /// [`check`](Self::check).
+    pub fn has_async_guards(&self) -> bool {
+        self.runtime.is_some()
+    }
+
+    /// Background checks still running.
+    pub fn background_pending(&self) -> usize {
+        self.runtime.as_ref().map_or(0, |rt| rt.pending())
+    }
+
+    /// Wait up to `timeout` for background checks to record their results; true when all
+    /// finished. The CLI calls this before it exits.
+    pub fn drain_background(&self, timeout: std::time::Duration) -> bool {
+        self.runtime
+            .as_ref()
+            .is_none_or(|rt| rt.drain_blocking(timeout))
+    }
+
+    /// Wait for the background checks started so far, as long as the slowest of them may
+    /// take (its `timeout_ms`, plus a second).
+    pub fn finish_background(&self) -> bool {
+        self.drain_background(self.longest_async_timeout())
+    }
+
+    /// The longest `timeout_ms` of any async guard, plus a second of slack.
+    pub fn longest_async_timeout(&self) -> std::time::Duration {
+        let longest = self
+            .asyncs
+            .iter()
+            .map(|(_, s)| s.config().timeout())
+            .max()
+            .unwrap_or_default();
+        longest + std::time::Duration::from_secs(1)
+    }
+
+    /// [`drain_background`](Self::drain_background) for async callers (the daemon on
+    /// shutdown).
+    pub async fn drain_background_async(&self, timeout: std::time::Duration) -> bool {
+        match &self.runtime {
+            Some(rt) => rt.drain(timeout).await,
+            None => true,
+        }
     }
 
     /// Effective settings.
@@ -314,13 +448,120 @@ impl Engine {
     }
 
     /// Decide one event.
+    ///
+    /// With async guards this waits for them (they run on the engine's own runtime); in
+    /// async code prefer [`check_async`](Self::check_async), which does not block a thread.
     pub fn check(&self, event: &PolicyEvent) -> Decision {
+        if self.runtime.is_some() {
+            return futures_executor::block_on(self.check_async(event));
+        }
         let mut run = GuardRun::new(&self.table, event);
+        let decision = self.decide(&mut run, event);
+        self.audit_decision(event, &decision);
+        decision
+    }
+
+    /// Decide one event, awaiting async guards (SPEC.md §4):
+    ///
+    /// * a cached answer within `ttl_seconds` is used at once, with no request;
+    /// * `parallel` guards are asked while the synchronous guards run;
+    /// * `sequential` guards are asked after them, and not at all when the decision is
+    ///   already deny;
+    /// * `background` guards contribute their `on_timeout` verdict now, and their real
+    ///   result goes to the audit log (`async_result`) under the same event id.
+    ///
+    /// A policy without async guards takes the synchronous path: no task, no allocation
+    /// beyond [`check`](Self::check)'s.
+    pub async fn check_async(&self, event: &PolicyEvent) -> Decision {
+        let Some(rt) = &self.runtime else {
+            let mut run = GuardRun::new(&self.table, event);
+            let decision = self.decide(&mut run, event);
+            self.audit_decision(event, &decision);
+            return decision;
+        };
+        let mut run = GuardRun::new(&self.table, event);
+        let mut shared: Option<Arc<PolicyEvent>> = None;
+        let mut shared_event = || {
+            shared
+                .get_or_insert_with(|| Arc::new(event.clone()))
+                .clone()
+        };
+        let mut parallel = Vec::new();
+        let mut sequential = Vec::new();
+        for (id, slot) in &self.asyncs {
+            let Some(plan) = slot.plan(event) else {
+                run.set(*id, Outcome::Skipped);
+                continue;
+            };
+            if let Some(hit) = slot.cached(&plan) {
+                run.set(*id, outcome(hit, 0));
+                continue;
+            }
+            match slot.mode() {
+                ExecutionMode::Parallel => {
+                    parallel.push((*id, rt.spawn(slot.clone().run(shared_event(), plan))))
+                }
+                ExecutionMode::Sequential => sequential.push((*id, slot, plan)),
+                ExecutionMode::Background => {
+                    let now = slot.background_default(&plan, event);
+                    let returned = now.status;
+                    run.set(*id, Outcome::Done(now, 0));
+                    rt.spawn_background(slot.clone().run_in_background(
+                        shared_event(),
+                        plan,
+                        returned,
+                    ));
+                }
+            }
+        }
+        if !parallel.is_empty() {
+            // The synchronous guards run here while the calls are in flight.
+            for id in 0..self.table.len() {
+                if !self.asyncs.iter().any(|(a, _)| *a == id) {
+                    run.outcome(id);
+                }
+            }
+            for (id, handle) in parallel {
+                run.set(id, joined(handle.await));
+            }
+        }
+        if !sequential.is_empty() {
+            let mut without = run.clone();
+            for (id, _, _) in &sequential {
+                without.set(*id, Outcome::Skipped);
+            }
+            let so_far = self.decide(&mut without, event);
+            if so_far.status == Status::Deny {
+                // Nothing can undo a deny: spare the services the question.
+                self.audit_decision(event, &so_far);
+                return so_far;
+            }
+            let handles: Vec<_> = sequential
+                .into_iter()
+                .map(|(id, slot, plan)| (id, rt.spawn(slot.clone().run(shared_event(), plan))))
+                .collect();
+            for (id, handle) in handles {
+                run.set(id, joined(handle.await));
+            }
+        }
+        let decision = self.decide(&mut run, event);
+        self.audit_decision(event, &decision);
+        decision
+    }
+
+    fn audit_decision(&self, event: &PolicyEvent, decision: &Decision) {
+        if let Some(audit) = &self.audit {
+            audit.record(&self.policy_name, event, decision);
+        }
+    }
+
+    /// The decision from the guards' outcomes (run now, or recalled from `run`).
+    fn decide(&self, run: &mut GuardRun<'_>, event: &PolicyEvent) -> Decision {
         let mut consumed = vec![false; self.table.len()];
         let mut results = if self.rules.is_empty() {
             Vec::new()
         } else {
-            self.rules.evaluate(&mut run, &mut consumed)
+            self.rules.evaluate(run, &mut consumed)
         };
         let stop_early = |results: &[Contribution]| {
             self.settings.fail_fast && results.iter().any(|c| c.status == Status::Deny)
@@ -349,15 +590,11 @@ impl Engine {
                 }
             }
         }
-        let decision = if results.is_empty() {
+        if results.is_empty() {
             self.unexamined(event)
         } else {
             Decision::from_contributions(event.event_id.clone(), results)
-        };
-        if let Some(audit) = &self.audit {
-            audit.record(&self.policy_name, event, &decision);
         }
-        decision
     }
 
     /// The decision for an event that no enabled guard or rule examines.
@@ -392,6 +629,53 @@ impl Engine {
             trace: Vec::new(),
         };
         Decision::from_contributions(event.event_id.clone(), vec![contribution])
+    }
+}
+
+/// A first-party service, or a WebAssembly guard under an `async:` block: a placeholder
+/// in the table (so names and rules find it), the guard itself in `asyncs`.
+fn place_async(
+    slot: AsyncSlot,
+    at: &str,
+    policy: &Policy,
+    table: &mut GuardTable,
+    direct: &mut Vec<GuardId>,
+    asyncs: &mut Vec<(GuardId, Arc<AsyncSlot>)>,
+    problems: &mut Vec<Problem>,
+) {
+    if table.id(slot.name()).is_some() {
+        problems.push(policy.problem(
+            at,
+            format!("a guard named `{}` already exists", slot.name()),
+        ));
+        return;
+    }
+    let id = table.insert_top_level(Arc::new(AsyncPlaceholder::new(slot.name())), &[]);
+    direct.push(id);
+    asyncs.push((id, Arc::new(slot)));
+}
+
+/// An async guard's result as a memo entry.
+fn outcome(verdict: Option<Verdict>, micros: u64) -> Outcome {
+    match verdict {
+        Some(v) => Outcome::Done(v, micros),
+        None => Outcome::Skipped,
+    }
+}
+
+/// A finished async run as a memo entry; a run that panicked denies (fail closed).
+fn joined(result: Result<Finished, tokio::task::JoinError>) -> Outcome {
+    match result {
+        Ok(f) => outcome(f.verdict, f.micros),
+        Err(e) => Outcome::Done(
+            Verdict {
+                status: Status::Deny,
+                severity: Severity::High,
+                message: format!("an async guard failed: {e}"),
+                details: None,
+            },
+            0,
+        ),
     }
 }
 

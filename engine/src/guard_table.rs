@@ -105,7 +105,7 @@ pub enum Outcome {
 }
 
 /// Per-event memo: each guard runs at most once per event.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct GuardRun<'a> {
     table: &'a GuardTable,
     event: &'a PolicyEvent,
@@ -130,6 +130,11 @@ impl<'a> GuardRun<'a> {
     /// The table.
     pub fn table(&self) -> &'a GuardTable {
         self.table
+    }
+
+    /// Record an outcome obtained elsewhere (an async guard's), so rules recall it.
+    pub fn set(&mut self, id: GuardId, outcome: Outcome) {
+        self.slots[id] = Some(outcome);
     }
 
     /// Run (or recall) a guard on the event.

@@ -24,6 +24,7 @@ pub mod daemon;
 pub mod decision;
 pub mod engine;
 pub mod event;
+pub mod external;
 pub mod guard_table;
 pub mod guards;
 pub mod normalize;

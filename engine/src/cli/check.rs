@@ -139,6 +139,12 @@ pub fn run(args: CheckArgs) -> i32 {
             }
         }
     }
+    if engine.background_pending() > 0 && !engine.finish_background() {
+        eprintln!(
+            "warning: {} background check(s) did not finish; their results are not in the audit log",
+            engine.background_pending()
+        );
+    }
     if seen == 0 && code == EXIT_OK {
         eprintln!("error: {source}: no event in the input");
         return EXIT_BAD_INPUT;

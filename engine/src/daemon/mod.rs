@@ -221,9 +221,17 @@ async fn check(State(daemon): State<Arc<Daemon>>, body: Bytes) -> Response {
         }
     }
     let loaded = daemon.current();
+    let offload = loaded.offload;
+    let run_async = !offload && loaded.engine.has_async_guards();
+    let events_len = events.len();
+    let async_events = if run_async {
+        std::mem::take(&mut events)
+    } else {
+        Vec::new()
+    };
     let decide =
         move || -> Vec<crate::Decision> { events.iter().map(|e| loaded.engine.check(e)).collect() };
-    let decisions = if daemon.current().offload {
+    let decisions = if offload {
         // WebAssembly guards may make blocking host calls: keep them off the async threads.
         match tokio::task::spawn_blocking(decide).await {
             Ok(d) => d,
@@ -234,6 +242,13 @@ async fn check(State(daemon): State<Arc<Daemon>>, body: Bytes) -> Response {
                 )
             }
         }
+    } else if run_async {
+        let loaded = daemon.current();
+        let mut out = Vec::with_capacity(events_len);
+        for e in &async_events {
+            out.push(loaded.engine.check_async(e).await);
+        }
+        out
     } else {
         decide()
     };

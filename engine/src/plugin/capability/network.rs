@@ -110,7 +110,7 @@ impl Rules {
 }
 
 /// Whether an address is publicly routable.
-fn is_public(ip: IpAddr) -> bool {
+pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
@@ -418,7 +418,7 @@ fn compile_host(entry: &str) -> Result<HostRule, String> {
     Ok(HostRule { pattern, port })
 }
 
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // Another part of the process may have installed one already; either is fine.
