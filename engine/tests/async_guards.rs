@@ -562,3 +562,50 @@ fn virustotal_keeps_to_the_free_tier_rate_by_default() {
     );
     assert_eq!(s.count(), 4, "the fifth request in a minute is never sent");
 }
+
+#[test]
+fn the_cli_waits_for_background_results_before_it_exits() {
+    let s = vt_server("cli bg", 25);
+    s.always(Some(Fault::Slow(Duration::from_millis(300))));
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        vt_policy(&s.url(""), "{execution_mode: background}"),
+    )
+    .unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let event = serde_json::to_string(&malware_write("cli-1", "cli bg")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_clawdstrike"))
+        .args(["check", "--json", "--policy"])
+        .arg(&policy)
+        .arg("--audit-log")
+        .arg(&audit)
+        .env_remove("CLAWDSTRIKE_AUDIT_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(event.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "warn is not a deny");
+    let decision: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(decision["status"], "warn");
+    let records: Vec<Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let result = records
+        .iter()
+        .find(|r| r["kind"] == "async_result")
+        .expect("the background result is in the audit log when the CLI exits");
+    assert_eq!(result["eventId"], "cli-1");
+    assert_eq!(result["result"]["status"], "deny");
+}

@@ -3,6 +3,7 @@
 //! the old one keeps deciding).
 
 mod common;
+mod fake_services;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -26,6 +27,10 @@ impl Drop for Daemon {
 }
 
 fn start(policy: &Path) -> Daemon {
+    start_with(policy, &[])
+}
+
+fn start_with(policy: &Path, extra: &[&str]) -> Daemon {
     let mut child = Command::new(env!("CARGO_BIN_EXE_clawdstrike"))
         .args([
             "daemon",
@@ -36,6 +41,8 @@ fn start(policy: &Path) -> Daemon {
             "--policy",
         ])
         .arg(policy)
+        .args(extra)
+        .env_remove("CLAWDSTRIKE_AUDIT_LOG")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -260,4 +267,70 @@ fn a_changed_policy_is_reloaded_and_a_broken_one_refused() {
     )
     .unwrap();
     assert_eq!(health["policy"]["generation"], 2);
+}
+
+#[test]
+fn async_guards_in_the_daemon_decide_as_the_cli_and_audit_background_results() {
+    let svc = fake_services::start();
+    svc.with(|i| {
+        i.vt.insert(fake_services::sha256_hex(b"evil payload"), 20);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "policy.yaml",
+        &format!(
+            "version: \"1.2.0\"\nextends: default\nguards:\n  custom:\n    - package: clawdstrike-virustotal\n      config: {{base_url: \"{}/api/v3\", api_key: {}}}\n      async: {{rate_limit: {{requests_per_second: 1000}}}}\n    - package: clawdstrike-webhook\n      config: {{url: \"{}\"}}\n      async: {{execution_mode: background, on_timeout: allow, cache: {{enabled: false}}}}\n",
+            svc.url(""),
+            fake_services::KEY,
+            svc.url("/hook")
+        ),
+    );
+    let mut events = corpus();
+    events.push(
+        serde_json::to_value(PolicyEvent::file_write("v1", "/tmp/x.bin", "evil payload")).unwrap(),
+    );
+    events.push(serde_json::to_value(PolicyEvent::command("v2", "deploy", &["prod"])).unwrap());
+    let lines: String = events.iter().map(|e| format!("{e}\n")).collect();
+    let out = clawdstrike(
+        &["check", "--json", "--policy", policy.to_str().unwrap()],
+        Some(lines.as_bytes()),
+    );
+    let expected: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| untimed(serde_json::from_str(l).unwrap()))
+        .collect();
+    assert_eq!(expected.len(), events.len());
+    assert_eq!(expected[7]["status"], "deny", "{}", expected[7]);
+
+    let audit = dir.path().join("audit.jsonl");
+    let d = start_with(&policy, &["--audit-log", audit.to_str().unwrap()]);
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (events, expected, url) = (&events, &expected, &d.url);
+            s.spawn(move || {
+                for round in 0..20 {
+                    let i = (t + round) % events.len();
+                    let (status, _, decision) = post(url, events[i].to_string());
+                    assert_eq!(status, 200);
+                    assert_eq!(untimed(decision), expected[i], "event {i}");
+                }
+            });
+        }
+    });
+    // The webhook runs in the background: its real verdict on `v2` reaches the audit log.
+    assert!(wait_for(|| {
+        std::fs::read_to_string(&audit)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| {
+                let r: Value = serde_json::from_str(l).unwrap();
+                r["kind"] == "async_result"
+                    && r["eventId"] == "v2"
+                    && r["result"]["status"] == "deny"
+            })
+    }));
+    let text = std::fs::read_to_string(&audit).unwrap();
+    assert!(text.contains("\"kind\":\"external_call\""));
+    assert!(!text.contains(fake_services::KEY));
 }

@@ -5,8 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use clawdstrike_engine::audit::AuditLog;
 use clawdstrike_engine::daemon::{DaemonOptions, EngineBuilder};
+use clawdstrike_engine::external::integrations;
 use clawdstrike_engine::policy::model::CustomGuardSpec;
+use clawdstrike_engine::{Engine, PolicyError};
 
 use super::{build_engine, load_policy, report_policy_error, PolicyArgs, EXIT_BAD_INPUT, EXIT_OK};
 
@@ -25,16 +28,34 @@ pub struct DaemonArgs {
     /// Largest request body, in bytes.
     #[arg(long, default_value_t = 16 << 20)]
     max_body_bytes: usize,
+    /// Append one audit record per decision (and every external call and background
+    /// result) to this JSON-lines file.
+    #[arg(long, env = "CLAWDSTRIKE_AUDIT_LOG")]
+    audit_log: Option<PathBuf>,
     #[command(flatten)]
     policy_args: PolicyArgs,
 }
 
 pub fn run(args: DaemonArgs) -> i32 {
+    let audit = match &args.audit_log {
+        Some(path) => match AuditLog::open(path) {
+            Ok(log) => Some(Arc::new(log)),
+            Err(e) => {
+                eprintln!("error: cannot open audit log {}: {e}", path.display());
+                return EXIT_BAD_INPUT;
+            }
+        },
+        None => None,
+    };
     let spec = args.policy.clone();
     let policy_args = args.policy_args.clone();
+    let reload_audit = audit.clone();
     let build: EngineBuilder = Arc::new(move || {
         let policy = load_policy(&spec, &policy_args, true)?;
-        build_engine(&policy, &policy_args, None)
+        with_audit(
+            build_engine(&policy, &policy_args, reload_audit.clone())?,
+            &reload_audit,
+        )
     });
     let policy = match load_policy(&args.policy, &args.policy_args, true) {
         Ok(p) => p,
@@ -43,12 +64,16 @@ pub fn run(args: DaemonArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
-    // WebAssembly guards may block in host calls; built-in-only policies stay inline.
+    // WebAssembly guards may block in host calls; built-in-only policies stay inline, and
+    // the first-party integrations are async already.
     let offload = policy.file.guards.custom.iter().any(|g| {
         matches!(g, CustomGuardSpec::Path(p) if p.enabled)
-            || matches!(g, CustomGuardSpec::Package(p) if p.enabled)
+            || matches!(g, CustomGuardSpec::Package(p)
+                if p.enabled && !integrations::PACKAGES.contains(&p.package.as_str()))
     });
-    let engine = match build_engine(&policy, &args.policy_args, None) {
+    let engine = match build_engine(&policy, &args.policy_args, audit.clone())
+        .and_then(|e| with_audit(e, &audit))
+    {
         Ok(e) => e,
         Err(e) => {
             report_policy_error(&e);
@@ -80,4 +105,11 @@ pub fn run(args: DaemonArgs) -> i32 {
             EXIT_BAD_INPUT
         }
     }
+}
+
+fn with_audit(engine: Engine, audit: &Option<Arc<AuditLog>>) -> Result<Engine, PolicyError> {
+    Ok(match audit {
+        Some(log) => engine.with_audit(log.clone()),
+        None => engine,
+    })
 }

@@ -134,9 +134,18 @@ impl Daemon {
             loaded_at: now(),
             offload,
         });
-        match self.current.write() {
-            Ok(mut g) => *g = loaded,
-            Err(p) => *p.into_inner() = loaded,
+        let old = match self.current.write() {
+            Ok(mut g) => std::mem::replace(&mut *g, loaded),
+            Err(p) => std::mem::replace(&mut *p.into_inner(), loaded),
+        };
+        // Background checks of the old policy still record their results.
+        if old.engine.background_pending() > 0 {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let wait = old.engine.longest_async_timeout();
+                    old.engine.drain_background_async(wait).await;
+                });
+            }
         }
         generation
     }
@@ -337,6 +346,7 @@ pub async fn serve(
             options.offload,
         ));
     }
+    let daemon_for_shutdown = daemon.clone();
     axum::serve(listener, router(daemon, options.max_body_bytes))
         .with_graceful_shutdown(async {
             let term = async {
@@ -351,5 +361,18 @@ pub async fn serve(
             };
             tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term => {} }
         })
+        .await?;
+    // Let background checks record their results before the process goes.
+    let last = daemon_for_shutdown.current();
+    if !last
+        .engine
+        .drain_background_async(last.engine.longest_async_timeout())
         .await
+    {
+        eprintln!(
+            "warning: {} background check(s) did not finish before shutdown",
+            last.engine.background_pending()
+        );
+    }
+    Ok(())
 }

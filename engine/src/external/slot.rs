@@ -98,6 +98,8 @@ impl AsyncSlot {
 
     /// A WebAssembly guard under a validated `async:` block.
     pub fn wasm(guard: WasmGuard, config: AsyncConfig) -> AsyncSlot {
+        // Its `http-request` calls share the same settings (breaker, limit, retries).
+        guard.route_http_through(&config);
         let name = guard.name().to_string();
         Self::build(name, SlotKind::Wasm(Arc::new(guard)), config)
     }

@@ -283,6 +283,7 @@ impl PluginHost {
             secrets: SecretAccess::new(&manifest.capabilities.secrets, o.secrets.clone()),
             state: StateStore::new(),
             audit: audit.clone(),
+            resilient: std::sync::OnceLock::new(),
         });
         let mut guard = WasmGuard::new(
             decl,

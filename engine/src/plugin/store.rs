@@ -41,6 +41,9 @@ pub struct GuardContext {
     pub state: StateStore,
     /// Audit records for this guard.
     pub audit: PluginAudit,
+    /// Set for a guard with an `async:` block: `http-request` goes through the
+    /// resilience layer.
+    pub resilient: std::sync::OnceLock<super::capability::resilient_network::ResilientNetwork>,
 }
 
 /// Why the host stopped a guard (as opposed to the guard trapping by itself).
@@ -279,29 +282,37 @@ impl host::Host for StoreState {
         request: host::Request,
     ) -> wasmtime::Result<Result<host::Response, host::HostError>> {
         let resource = format!("{} {}", request.method, truncate(&request.url, 512));
-        let started = Instant::now();
-        let outcome = self.ctx.network.request(
-            OutgoingRequest {
-                method: request.method,
-                url: request.url,
-                headers: request.headers,
-                body: request.body,
-                timeout: request
-                    .timeout_ms
-                    .map(|ms| Duration::from_millis(ms.into())),
-            },
-            self.deadline,
-        );
-        let detail = match &outcome {
-            Ok(r) => json!({"status": r.status, "responseBytes": r.body.len()}),
-            Err(e) => json!({"error": e.to_string()}),
+        let outgoing = OutgoingRequest {
+            method: request.method,
+            url: request.url,
+            headers: request.headers,
+            body: request.body,
+            timeout: request
+                .timeout_ms
+                .map(|ms| Duration::from_millis(ms.into())),
         };
-        self.ctx.audit.http_call(
-            &resource,
-            started.elapsed(),
-            detail,
-            self.event_id.as_deref(),
-        );
+        let ctx = &self.ctx;
+        let event_id = self.event_id.as_deref();
+        // One `plugin_http` record per request actually attempted.
+        let attempted = |outcome: &Result<_, HostCallError>, elapsed: Duration| {
+            let detail = match outcome {
+                Ok(r) => {
+                    let r: &super::capability::network::IncomingResponse = r;
+                    json!({"status": r.status, "responseBytes": r.body.len()})
+                }
+                Err(e) => json!({"error": e.to_string()}),
+            };
+            ctx.audit.http_call(&resource, elapsed, detail, event_id);
+        };
+        let outcome = match ctx.resilient.get() {
+            Some(layer) => layer.request(&ctx.network, outgoing, self.deadline, &attempted),
+            None => {
+                let started = Instant::now();
+                let outcome = ctx.network.request(outgoing, self.deadline);
+                attempted(&outcome, started.elapsed());
+                outcome
+            }
+        };
         let outcome = outcome.map(|r| host::Response {
             status: r.status,
             headers: r.headers,

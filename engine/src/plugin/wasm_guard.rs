@@ -102,7 +102,18 @@ impl WasmGuard {
         &self.version
     }
 
-    /// The event types it examines.
+    /// Send its `http-request` host calls through the resilience layer with these
+    /// settings (a guard with an `async:` block).
+    pub fn route_http_through(&self, config: &crate::resilience::AsyncConfig) {
+        let _ =
+            self.ctx
+                .resilient
+                .set(super::capability::resilient_network::ResilientNetwork::new(
+                    config,
+                ));
+    }
+
+    /// The event types the guard examines.
     pub fn handles(&self) -> &[EventType] {
         &self.handles
     }

@@ -9,6 +9,7 @@
 
 pub mod filesystem;
 pub mod network;
+pub mod resilient_network;
 pub mod secrets;
 
 use std::fmt;
