@@ -574,6 +574,8 @@ fn the_cli_waits_for_background_results_before_it_exits() {
         vt_policy(&s.url(""), "{execution_mode: background}"),
     )
     .unwrap();
+    // Built-in integrations need no registry: a broken client configuration is not read.
+    std::fs::write(dir.path().join("clawdstrike.yaml"), "registries: [broken").unwrap();
     let audit = dir.path().join("audit.jsonl");
     let event = serde_json::to_string(&malware_write("cli-1", "cli bg")).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_clawdstrike"))

@@ -135,9 +135,13 @@ pub fn build_engine(
     use clawdstrike_engine::plugin::{HostOptions, PluginHost};
     use clawdstrike_engine::policy::model::CustomGuardSpec;
     let custom = &policy.file.guards.custom;
-    let wants_packages = custom
-        .iter()
-        .any(|g| matches!(g, CustomGuardSpec::Package(p) if p.enabled));
+    // The first-party integrations are built in: nothing to fetch, no registry needed.
+    let wants_packages = custom.iter().any(|g| {
+        matches!(g, CustomGuardSpec::Package(p)
+            if p.enabled
+                && !clawdstrike_engine::external::integrations::PACKAGES
+                    .contains(&p.package.as_str()))
+    });
     let wants_plugins = wants_packages
         || custom
             .iter()

@@ -135,6 +135,17 @@ impl CircuitBreaker {
         };
         *inner = next;
     }
+
+    /// An admitted call that never happened (the rate limiter refused it): frees the
+    /// half-open trial slot without counting a success or a failure.
+    pub fn release(&self) {
+        if let Inner::HalfOpen {
+            trial_in_flight, ..
+        } = &mut *self.lock()
+        {
+            *trial_in_flight = false;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -195,5 +206,26 @@ mod tests {
         b.record(false, t1);
         assert_eq!(b.state(t1), BreakerState::Open);
         assert_eq!(b.admit(t1).unwrap_err().retry_in, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_released_trial_counts_as_neither() {
+        let cfg = BreakerConfig {
+            failure_threshold: 1,
+            reset_timeout_ms: 10,
+            success_threshold: 2,
+        };
+        let b = CircuitBreaker::new(cfg);
+        let t0 = Instant::now();
+        b.admit(t0).unwrap();
+        b.record(false, t0);
+        let later = t0 + Duration::from_millis(20);
+        b.admit(later).unwrap();
+        assert!(b.admit(later).is_err(), "one trial at a time");
+        b.release();
+        assert_eq!(b.state(later), BreakerState::HalfOpen);
+        b.admit(later).unwrap();
+        b.record(true, later);
+        assert_eq!(b.state(later), BreakerState::HalfOpen, "one success of two");
     }
 }

@@ -33,7 +33,8 @@ pub enum CallError {
     /// The circuit is open; no request was made.
     #[error("circuit open; next trial in {0:?}")]
     CircuitOpen(Duration),
-    /// The rate limit leaves no permit before the deadline; no request was made.
+    /// The rate limit has no permit now (the call does not wait for one); no request
+    /// was made.
     #[error("rate limited; next permit in {0:?}")]
     RateLimited(Duration),
     /// The operation failed (after its retries, if the failure was retryable).
@@ -64,6 +65,28 @@ impl<V: Clone + Send + Sync + 'static> std::fmt::Debug for Resilience<V> {
         f.debug_struct("Resilience")
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
+    }
+}
+
+/// An admitted attempt's claim on the breaker: settled with its outcome, or counted as a
+/// failure when dropped unsettled (the deadline cancelled it).
+struct PendingAttempt<'a> {
+    breaker: Option<&'a CircuitBreaker>,
+}
+
+impl PendingAttempt<'_> {
+    fn settle(mut self, ok: bool) {
+        if let Some(b) = self.breaker.take() {
+            b.record(ok, Instant::now());
+        }
+    }
+}
+
+impl Drop for PendingAttempt<'_> {
+    fn drop(&mut self) {
+        if let Some(b) = self.breaker.take() {
+            b.record(false, Instant::now());
+        }
     }
 }
 
@@ -123,17 +146,21 @@ impl<V: Clone + Send + Sync + 'static> Resilience<V> {
                     if let Err(wait) = l.try_acquire() {
                         if let Some(b) = &self.breaker {
                             // The admitted trial did not happen: count it as neither.
-                            b.record(true, Instant::now());
+                            b.release();
                         }
                         return Err(CallError::RateLimited(wait));
                     }
                 }
                 attempts += 1;
+                // If the deadline drops this attempt mid-flight, it counts as a failure:
+                // a service that hangs must open the circuit, and a half-open trial must
+                // not hold its slot forever.
+                let pending = PendingAttempt {
+                    breaker: self.breaker.as_ref(),
+                };
                 let outcome = op().await;
                 let ok = matches!(outcome, Attempt::Done(_));
-                if let Some(b) = &self.breaker {
-                    b.record(ok, Instant::now());
-                }
+                pending.settle(ok);
                 match outcome {
                     Attempt::Done(v) => return Ok(v),
                     Attempt::Fail(e) => return Err(CallError::Failed(e)),
@@ -335,5 +362,43 @@ mod tests {
                 "{e}"
             );
         });
+    }
+
+    #[test]
+    fn an_attempt_cut_off_by_the_deadline_counts_as_a_failure() {
+        let r = resilience(json!({"timeout_ms": 20, "cache": {"enabled": false},
+            "circuit_breaker": {"failure_threshold": 1, "reset_timeout_ms": 30, "success_threshold": 1}}));
+        let calls = AtomicU32::new(0);
+        let hang = || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Attempt::Done(1)
+        };
+        rt().block_on(async {
+            assert!(matches!(
+                r.call("k", hang).await,
+                Err(CallError::Timeout(_))
+            ));
+            // A hanging service opens the circuit like a failing one.
+            assert!(matches!(
+                r.call("k", hang).await,
+                Err(CallError::CircuitOpen(_))
+            ));
+            assert_eq!(calls.load(Ordering::SeqCst), 1);
+            // A half-open trial that hangs reopens it rather than holding the slot.
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            assert!(matches!(
+                r.call("k", hang).await,
+                Err(CallError::Timeout(_))
+            ));
+            assert!(matches!(
+                r.call("k", hang).await,
+                Err(CallError::CircuitOpen(_))
+            ));
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            let ok = r.call("k", || async { Attempt::Done(7) }).await;
+            assert_eq!(ok.unwrap().0, 7, "the next trial is admitted");
+        });
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 }
