@@ -293,26 +293,26 @@ impl host::Host for StoreState {
         };
         let ctx = &self.ctx;
         let event_id = self.event_id.as_deref();
+        let request_bytes = outgoing.body.as_ref().map_or(0, Vec::len);
         // One `plugin_http` record per request actually attempted.
         let attempted = |outcome: &Result<_, HostCallError>, elapsed: Duration| {
             let detail = match outcome {
                 Ok(r) => {
                     let r: &super::capability::network::IncomingResponse = r;
-                    json!({"status": r.status, "responseBytes": r.body.len()})
+                    json!({"status": r.status, "requestBytes": request_bytes, "responseBytes": r.body.len()})
                 }
-                Err(e) => json!({"error": e.to_string()}),
+                Err(e) => json!({"error": e.to_string(), "requestBytes": request_bytes}),
             };
             ctx.audit.http_call(&resource, elapsed, detail, event_id);
         };
-        let outcome = match ctx.resilient.get() {
-            Some(layer) => layer.request(&ctx.network, outgoing, self.deadline, &attempted),
-            None => {
-                let started = Instant::now();
-                let outcome = ctx.network.request(outgoing, self.deadline);
-                attempted(&outcome, started.elapsed());
-                outcome
-            }
-        };
+        // Every request goes through the resilience layer: the guard's `async:` settings
+        // if it has them, else the defaults (a deadline, nothing else).
+        let layer = ctx.resilient.get_or_init(|| {
+            super::capability::resilient_network::ResilientNetwork::new(
+                &crate::resilience::AsyncConfig::default(),
+            )
+        });
+        let outcome = layer.request(&ctx.network, outgoing, self.deadline, &attempted);
         let outcome = outcome.map(|r| host::Response {
             status: r.status,
             headers: r.headers,

@@ -2,9 +2,12 @@
 //! resilience layer (SPEC.md §4): the same circuit breaker, rate limit, retries with
 //! backoff (honouring `Retry-After`) and `timeout_ms` deadline as every async guard.
 //!
-//! Results are cached per check (`guard:eventId`), not per request, so the request-level
-//! layer runs with its cache off. What the sandbox refuses (undeclared hosts, sizes) is
-//! the sandbox's answer, never retried and never counted against the service.
+//! Every guard's requests go through it; a guard without an `async:` block gets the
+//! defaults (a deadline and nothing else). Results are cached per check (`guard:eventId`),
+//! not per request, so the request-level layer runs with its cache off. What the sandbox
+//! refuses (undeclared hosts, sizes) is the sandbox's answer, never retried and never
+//! counted against the service. A 429 or 5xx still standing when retries run out is
+//! handed to the guard as the answer it is.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -49,16 +52,29 @@ impl ResilientNetwork {
         attempted: &dyn Fn(&Outcome, Duration),
     ) -> Outcome {
         let deadline = guard_deadline.min(Instant::now() + self.timeout);
+        // The last 429/5xx answer: when retries run out, the guard sees it as it came.
+        let last_answer = std::cell::RefCell::new(None);
         let call = self.resilience.call("", || {
             let started = Instant::now();
             let outcome = network.request(req.clone(), deadline);
             attempted(&outcome, started.elapsed());
+            if let Ok(r) = &outcome {
+                if r.status == 429 || r.status >= 500 {
+                    *last_answer.borrow_mut() = Some(r.clone());
+                }
+            }
             std::future::ready(classify(outcome))
         });
-        match block_on(call) {
-            Ok((outcome, _)) => outcome,
-            Err(CallError::Timeout(_)) => Err(HostCallError::Timeout),
-            Err(e) => Err(HostCallError::Failed(e.to_string())),
+        let Some(result) = block_on(call) else {
+            return Err(HostCallError::Failed(
+                "cannot time the request: no runtime could be started".into(),
+            ));
+        };
+        match (result, last_answer.into_inner()) {
+            (Ok((outcome, _)), _) => outcome,
+            (Err(CallError::Timeout(_)), _) => Err(HostCallError::Timeout),
+            (Err(CallError::Failed(_)), Some(answer)) => Ok(answer),
+            (Err(e), _) => Err(HostCallError::Failed(e.to_string())),
         }
     }
 }
@@ -86,19 +102,25 @@ fn classify(outcome: Outcome) -> Attempt<Outcome> {
 }
 
 /// Host calls are synchronous. Async guards run them on a blocking thread of the engine's
-/// runtime, whose timers this reuses; elsewhere a small runtime of this thread's own.
-fn block_on<F: Future>(future: F) -> F::Output {
+/// runtime, whose timers this reuses; elsewhere a small process-wide runtime drives the
+/// timers. The future itself is polled right here, outside any runtime's executor, so the
+/// blocking HTTP client inside it may block.
+fn block_on<F: Future>(future: F) -> Option<F::Output> {
     if tokio::runtime::Handle::try_current().is_ok() {
-        return futures_executor::block_on(future);
+        return Some(futures_executor::block_on(future));
     }
-    thread_local! {
-        static RT: Option<tokio::runtime::Runtime> = tokio::runtime::Builder::new_current_thread()
+    static TIMERS: std::sync::OnceLock<Option<tokio::runtime::Runtime>> =
+        std::sync::OnceLock::new();
+    let timers = TIMERS.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("clawdstrike-timers")
             .enable_time()
             .build()
-            .ok();
-    }
-    RT.with(|rt| match rt {
-        Some(rt) => rt.block_on(future),
-        None => futures_executor::block_on(future),
-    })
+            .ok()
+    });
+    // No runtime could start (no threads left): the call fails rather than run untimed.
+    let rt = timers.as_ref()?;
+    let _context = rt.enter();
+    Some(futures_executor::block_on(future))
 }
