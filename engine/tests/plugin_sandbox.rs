@@ -306,15 +306,27 @@ fn the_compiled_component_is_cached() {
         &example_wasm("hostile"),
         &hostile_manifest(json!({}), "community", json!({})),
     );
-    h.host
+    // A first load starts on baseline code at once; the optimised build follows in the
+    // background, replaces it, and lands in the cache.
+    let first = h
+        .host
         .load_package(pkg.path(), &json!({"mode": "ok"}))
-        .unwrap();
-    h.host
+        .unwrap()
+        .remove(0);
+    let event = file_write("/tmp/x", "hello");
+    assert_eq!(first.check(&event).unwrap().status, Status::Allow);
+    assert!(first.wait_optimized(Duration::from_secs(60)));
+    assert_eq!(first.check(&event).unwrap().status, Status::Allow);
+    let again = h
+        .host
         .load_package(pkg.path(), &json!({"mode": "ok"}))
-        .unwrap();
+        .unwrap()
+        .remove(0);
+    assert!(again.is_optimized());
     let loads = h.audit.kinds("plugin_loaded");
-    assert_eq!(loads[0]["cache"], "compiled");
+    assert_eq!(loads[0]["cache"], "baseline");
     assert_eq!(loads[1]["cache"], "hit");
+    assert_eq!(h.audit.kinds("plugin_optimized").len(), 1);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Audit records of the plugin system (SPEC.md §1): `plugin_loaded`, `plugin_check`,
 //! `plugin_error`, `capability_denied`, plus `capability_used` for every allowed
-//! capability use and `plugin_http` for every outgoing request.
+//! capability use, `plugin_http` for every outgoing request and `plugin_optimized` when a
+//! guard first loaded on baseline code gets its optimised build.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -50,6 +51,14 @@ impl PluginAudit {
     /// The guard was loaded.
     pub fn loaded(&self, details: Value) {
         self.emit("plugin_loaded", details);
+    }
+
+    /// The optimised build of a guard loaded on baseline code replaced it.
+    pub fn optimized(&self, compile: Duration) {
+        self.emit(
+            "plugin_optimized",
+            json!({"compileMs": compile.as_secs_f64() * 1000.0}),
+        );
     }
 
     /// One check finished.

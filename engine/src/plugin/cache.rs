@@ -23,6 +23,9 @@ pub enum CacheOutcome {
     Compiled,
     /// Compiled; caching is off (or the cache directory is unusable).
     CompiledUncached,
+    /// Compiled with the fast baseline compiler to start at once; the optimised build
+    /// follows in the background and replaces it.
+    Baseline,
 }
 
 impl CacheOutcome {
@@ -32,6 +35,7 @@ impl CacheOutcome {
             CacheOutcome::Hit => "hit",
             CacheOutcome::Compiled => "compiled",
             CacheOutcome::CompiledUncached => "compiled-uncached",
+            CacheOutcome::Baseline => "baseline",
         }
     }
 }
@@ -83,6 +87,44 @@ impl ArtifactCache {
         bytes: &[u8],
         component_sha256: &[u8; 32],
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
+        match self.lookup(engine, component_sha256) {
+            Some(component) => Ok((component, CacheOutcome::Hit)),
+            None => self.compile(engine, bytes, component_sha256),
+        }
+    }
+
+    /// The cached artifact for this component on this engine, if there is a usable one.
+    pub fn lookup(
+        &self,
+        engine: &wasmtime::Engine,
+        component_sha256: &[u8; 32],
+    ) -> Option<Component> {
+        let dir = self.usable_dir()?;
+        let path = dir.join(format!("{}.cwasm", Self::key(engine, component_sha256)));
+        if !path.is_file() {
+            return None;
+        }
+        // SAFETY: the artifact was written by `precompile_component` of an engine with the
+        // same settings (the key covers them) into a directory only this user can write
+        // (checked by `usable_dir`); it is never downloaded. Wasmtime still checks the
+        // header and refuses incompatible artifacts.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "discarding unusable cached artifact");
+                let _ = std::fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    /// Compile with `engine` and store the artifact (when the cache is usable).
+    pub fn compile(
+        &self,
+        engine: &wasmtime::Engine,
+        bytes: &[u8],
+        component_sha256: &[u8; 32],
+    ) -> wasmtime::Result<(Component, CacheOutcome)> {
         let Some(dir) = self.usable_dir() else {
             return Ok((
                 Component::new(engine, bytes)?,
@@ -90,19 +132,6 @@ impl ArtifactCache {
             ));
         };
         let path = dir.join(format!("{}.cwasm", Self::key(engine, component_sha256)));
-        if path.is_file() {
-            // SAFETY: the artifact was written by `precompile_component` of an engine
-            // with the same settings (the key covers them) into a directory only this
-            // user can write (checked by `usable_dir`); it is never downloaded.
-            // Wasmtime still checks the header and refuses incompatible artifacts.
-            match unsafe { Component::deserialize_file(engine, &path) } {
-                Ok(component) => return Ok((component, CacheOutcome::Hit)),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "discarding unusable cached artifact");
-                    let _ = std::fs::remove_file(&path);
-                }
-            }
-        }
         let artifact = engine.precompile_component(bytes)?;
         // SAFETY: produced just now by this engine.
         let component = unsafe { Component::deserialize(engine, &artifact)? };

@@ -16,8 +16,8 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use wasmtime::component::{HasData, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::component::{Component, HasData, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig, Strategy};
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
 use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
@@ -26,7 +26,7 @@ use wasmtime_wasi::WasiView;
 
 use super::audit::PluginAudit;
 use super::bindings;
-use super::cache::ArtifactCache;
+use super::cache::{ArtifactCache, CacheOutcome};
 use super::capability::filesystem::FileReadAccess;
 use super::capability::network::NetworkAccess;
 use super::capability::secrets::SecretAccess;
@@ -43,7 +43,7 @@ use super::manifest::{
 };
 use super::state_store::StateStore;
 use super::store::{GuardContext, StoreState};
-use super::wasm_guard::WasmGuard;
+use super::wasm_guard::{Code, CodeSlot, WasmGuard};
 use crate::audit::AuditLog;
 use crate::policy::placeholders::Resolver;
 
@@ -57,6 +57,9 @@ pub struct HostOptions {
     pub secrets: Resolver,
     /// Where plugin audit records go.
     pub audit: Option<Arc<AuditLog>>,
+    /// Start first loads on baseline code (a fast compile) while the optimised build runs
+    /// in the background (default on). Off: a first load waits for the optimised build.
+    pub baseline_compiler: bool,
 }
 
 impl Default for HostOptions {
@@ -65,6 +68,7 @@ impl Default for HostOptions {
             cache_dir: ArtifactCache::default_dir(),
             secrets: Resolver::default(),
             audit: None,
+            baseline_compiler: true,
         }
     }
 }
@@ -100,11 +104,50 @@ impl std::fmt::Debug for PluginHost {
 }
 
 struct HostInner {
+    /// The optimising compiler's engine (Cranelift): what guards run on, and what the
+    /// artifact cache holds.
     engine: wasmtime::Engine,
     linker: Linker<StoreState>,
+    /// The baseline compiler's engine (Winch), started on the first cache miss: a first
+    /// load compiles several times faster with it and runs at once, while the optimised
+    /// build follows in the background (`None` when it cannot start).
+    baseline: Arc<std::sync::OnceLock<Option<Baseline>>>,
     cache: ArtifactCache,
     options: HostOptions,
     stop_ticker: Arc<AtomicBool>,
+}
+
+/// The baseline compiler's engine and linker.
+type Baseline = (wasmtime::Engine, Linker<StoreState>);
+
+impl HostInner {
+    fn baseline(&self) -> Option<&Baseline> {
+        if !self.options.baseline_compiler {
+            return None;
+        }
+        self.baseline
+            .get_or_init(|| match start_engine(Strategy::Winch) {
+                Ok(tier) => Some(tier),
+                Err(e) => {
+                    tracing::warn!(error = %e, "baseline compiler unavailable; first loads compile fully");
+                    None
+                }
+            })
+            .as_ref()
+    }
+}
+
+/// An engine with the given compiler and its deny-all linker.
+fn start_engine(strategy: Strategy) -> Result<Baseline, PluginError> {
+    let runtime = |e: wasmtime::Error| PluginError::Runtime(format!("{e:#}"));
+    let mut config = engine_config();
+    config.strategy(strategy);
+    let engine = wasmtime::Engine::new(&config).map_err(runtime)?;
+    let mut linker = Linker::<StoreState>::new(&engine);
+    link_deny_all_wasi(&mut linker).map_err(runtime)?;
+    bindings::Guard::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)
+        .map_err(runtime)?;
+    Ok((engine, linker))
 }
 
 impl Drop for HostInner {
@@ -150,19 +193,16 @@ fn engine_config() -> Config {
 impl PluginHost {
     /// Start a host: the engine, the linker and the epoch ticker thread.
     pub fn new(options: HostOptions) -> Result<Self, PluginError> {
-        let engine = wasmtime::Engine::new(&engine_config())
-            .map_err(|e| PluginError::Runtime(format!("{e:#}")))?;
-        let mut linker = Linker::<StoreState>::new(&engine);
-        link_deny_all_wasi(&mut linker).map_err(|e| PluginError::Runtime(format!("{e:#}")))?;
-        bindings::Guard::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)
-            .map_err(|e| PluginError::Runtime(format!("{e:#}")))?;
         let stop_ticker = Arc::new(AtomicBool::new(false));
-        spawn_ticker(engine.clone(), stop_ticker.clone())?;
+        let (engine, linker) = start_engine(Strategy::Cranelift)?;
+        let baseline = Arc::new(std::sync::OnceLock::new());
+        spawn_ticker(engine.clone(), baseline.clone(), stop_ticker.clone())?;
         Ok(PluginHost {
             inner: Arc::new(HostInner {
                 cache: ArtifactCache::new(options.cache_dir.clone()),
                 engine,
                 linker,
+                baseline,
                 options,
                 stop_ticker,
             }),
@@ -243,12 +283,29 @@ impl PluginHost {
 
         validate_config(decl, config)?;
 
-        let engine = &self.inner.engine;
-        let (component, cache) = self
-            .inner
-            .cache
-            .load_or_compile(engine, &bytes, &digest)
-            .map_err(|e| component_err(format!("not a valid guard component: {e:#}")))?;
+        // The optimised artifact from the cache; else baseline code now and the optimised
+        // build in the background; else (no baseline compiler) the optimised build now.
+        let inner = &self.inner;
+        let invalid =
+            |e: wasmtime::Error| component_err(format!("not a valid guard component: {e:#}"));
+        let (component, cache, engine, linker) = match inner.cache.lookup(&inner.engine, &digest) {
+            Some(c) => (c, CacheOutcome::Hit, &inner.engine, &inner.linker),
+            None => match inner.baseline() {
+                Some((engine, linker)) => (
+                    Component::new(engine, &bytes).map_err(invalid)?,
+                    CacheOutcome::Baseline,
+                    engine,
+                    linker,
+                ),
+                None => {
+                    let (c, outcome) = inner
+                        .cache
+                        .compile(&inner.engine, &bytes, &digest)
+                        .map_err(invalid)?;
+                    (c, outcome, &inner.engine, &inner.linker)
+                }
+            },
+        };
         let import_names: Vec<String> = component
             .component_type()
             .imports(engine)
@@ -261,16 +318,12 @@ impl PluginHost {
                 imports: bad,
             });
         }
-        let instance_pre = self
-            .inner
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| component_err(format!("cannot link the component: {e:#}")))?;
-        let pre = bindings::GuardPre::new(instance_pre).map_err(|e| {
-            component_err(format!(
-                "the component does not export the guard world: {e:#}"
-            ))
-        })?;
+        let pre = link(linker, &component).map_err(component_err)?;
+        let code: CodeSlot = Arc::new(std::sync::RwLock::new(Arc::new(Code {
+            engine: engine.clone(),
+            pre,
+            optimized: cache != CacheOutcome::Baseline,
+        })));
 
         let o = &self.inner.options;
         let audit = PluginAudit::new(o.audit.clone(), &decl.name, &manifest.name);
@@ -287,8 +340,7 @@ impl PluginHost {
         });
         let mut guard = WasmGuard::new(
             decl,
-            engine.clone(),
-            pre,
+            code,
             ctx,
             serde_json::to_string(config).unwrap_or_else(|_| "{}".into()),
             CheckLimits::from_resources(&manifest.resources),
@@ -310,8 +362,66 @@ impl PluginHost {
             "cache": cache.as_str(),
             "loadMs": started.elapsed().as_secs_f64() * 1000.0,
         }));
+        if cache == CacheOutcome::Baseline {
+            self.optimize_in_background(&guard, bytes, digest, audit);
+        }
         Ok(guard)
     }
+
+    /// Compile the optimised build of a guard loaded on baseline code, store it in the
+    /// artifact cache, and swap it into the guard (if it is still loaded).
+    fn optimize_in_background(
+        &self,
+        guard: &WasmGuard,
+        bytes: Vec<u8>,
+        digest: [u8; 32],
+        audit: PluginAudit,
+    ) {
+        let inner = self.inner.clone();
+        let slot = Arc::downgrade(guard.code_slot());
+        let spawned = std::thread::Builder::new()
+            .name("clawdstrike-optimize".into())
+            .spawn(move || {
+                let started = Instant::now();
+                let built = inner
+                    .cache
+                    .compile(&inner.engine, &bytes, &digest)
+                    .map_err(|e| format!("{e:#}"))
+                    .and_then(|(component, _)| link(&inner.linker, &component));
+                match built {
+                    Ok(pre) => {
+                        let Some(slot) = slot.upgrade() else { return };
+                        let code = Arc::new(Code {
+                            engine: inner.engine.clone(),
+                            pre,
+                            optimized: true,
+                        });
+                        match slot.write() {
+                            Ok(mut g) => *g = code,
+                            Err(p) => *p.into_inner() = code,
+                        }
+                        audit.optimized(started.elapsed());
+                    }
+                    // The baseline code keeps running; the next load compiles again.
+                    Err(e) => audit.error(None, "optimize", &e, ""),
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start the optimising compile; the guard stays on baseline code");
+        }
+    }
+}
+
+/// Pre-link a component with a linker and check it exports the guard world.
+fn link(
+    linker: &Linker<StoreState>,
+    component: &Component,
+) -> Result<bindings::GuardPre<StoreState>, String> {
+    let instance_pre = linker
+        .instantiate_pre(component)
+        .map_err(|e| format!("cannot link the component: {e:#}"))?;
+    bindings::GuardPre::new(instance_pre)
+        .map_err(|e| format!("the component does not export the guard world: {e:#}"))
 }
 
 fn refused_field(
@@ -372,13 +482,21 @@ fn validate_config(decl: &GuardDecl, config: &Value) -> Result<(), PluginError> 
     }
 }
 
-fn spawn_ticker(engine: wasmtime::Engine, stop: Arc<AtomicBool>) -> Result<(), PluginError> {
+/// One thread ticks the epoch of both engines (the baseline one once it exists).
+fn spawn_ticker(
+    engine: wasmtime::Engine,
+    baseline: Arc<std::sync::OnceLock<Option<Baseline>>>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), PluginError> {
     std::thread::Builder::new()
         .name("clawdstrike-epoch".into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(EPOCH_TICK);
                 engine.increment_epoch();
+                if let Some(Some((b, _))) = baseline.get() {
+                    b.increment_epoch();
+                }
             }
         })
         .map(|_| ())

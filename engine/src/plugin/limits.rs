@@ -21,6 +21,12 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 /// how long the default budget takes to run out on the machine at hand.
 pub const FUEL_PER_CPU_MS: u64 = 12_000_000;
 
+/// The share of the fuel budget a check gets on baseline code (a first load, until its
+/// optimised build is swapped in). Baseline code burns the same fuel per operation but
+/// runs each operation more slowly (a tight loop: ~1.15x to 1.7x), so the same fuel would buy more
+/// CPU time than `maxCpuMs` allows. Measured by `cargo bench --bench plugin`.
+pub const BASELINE_FUEL_PERCENT: u64 = 50;
+
 /// Native stack available to a guard's WebAssembly code. Unbounded recursion traps
 /// with a stack overflow instead of taking the process down.
 pub const MAX_WASM_STACK: usize = 512 * 1024;

@@ -25,8 +25,7 @@ pub struct WasmGuard {
     name: String,
     version: String,
     handles: Vec<EventType>,
-    engine: wasmtime::Engine,
-    pre: GuardPre<StoreState>,
+    code: CodeSlot,
     ctx: Arc<GuardContext>,
     config_json: String,
     limits: CheckLimits,
@@ -44,6 +43,19 @@ impl std::fmt::Debug for WasmGuard {
             .finish_non_exhaustive()
     }
 }
+
+/// The compiled guard a check instantiates: its engine and pre-linked instance.
+pub(crate) struct Code {
+    pub(crate) engine: wasmtime::Engine,
+    pub(crate) pre: GuardPre<StoreState>,
+    /// Built by the optimising compiler (not the baseline one).
+    pub(crate) optimized: bool,
+}
+
+/// Where a guard's code lives. A guard loaded on baseline code gets its optimised code
+/// swapped in here when the background compile finishes; checks in flight keep the code
+/// they started with.
+pub(crate) type CodeSlot = Arc<std::sync::RwLock<Arc<Code>>>;
 
 /// Why one run did not produce a verdict.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,8 +84,7 @@ impl Failure {
 impl WasmGuard {
     pub(crate) fn new(
         decl: &GuardDecl,
-        engine: wasmtime::Engine,
-        pre: GuardPre<StoreState>,
+        code: CodeSlot,
         ctx: Arc<GuardContext>,
         config_json: String,
         limits: CheckLimits,
@@ -83,13 +94,41 @@ impl WasmGuard {
             name: decl.name.clone(),
             version: String::new(),
             handles: decl.handles.clone(),
-            engine,
-            pre,
+            code,
             ctx,
             config_json,
             limits,
             tier,
         }
+    }
+
+    fn current_code(&self) -> Arc<Code> {
+        match self.code.read() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Whether the guard runs optimised code (false while a first load's optimised
+    /// compile is still running in the background).
+    pub fn is_optimized(&self) -> bool {
+        self.current_code().optimized
+    }
+
+    /// Wait up to `timeout` for optimised code; true when it is in place.
+    pub fn wait_optimized(&self, timeout: std::time::Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while !self.is_optimized() {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        true
+    }
+
+    pub(crate) fn code_slot(&self) -> &CodeSlot {
+        &self.code
     }
 
     /// The tier the guard runs at.
@@ -196,13 +235,19 @@ impl WasmGuard {
         event_id: Option<&str>,
     ) -> Result<(Store<StoreState>, bindings::Guard), Failure> {
         let state = StoreState::new(self.ctx.clone(), &self.limits, event_id.map(String::from));
-        let mut store = Store::new(&self.engine, state);
+        let code = self.current_code();
+        let mut store = Store::new(&code.engine, state);
         store.limiter(|s| &mut s.limiter);
+        let fuel = if code.optimized {
+            self.limits.fuel
+        } else {
+            self.limits.fuel / 100 * super::limits::BASELINE_FUEL_PERCENT
+        };
         store
-            .set_fuel(self.limits.fuel)
+            .set_fuel(fuel)
             .map_err(|e| Failure::Stopped(format!("cannot set fuel: {e}")))?;
         store.set_epoch_deadline(self.limits.epoch_ticks());
-        match self.pre.instantiate(&mut store) {
+        match code.pre.instantiate(&mut store) {
             Ok(guard) => Ok((store, guard)),
             Err(e) => {
                 let message = classify(&e, &store, &self.limits);

@@ -80,6 +80,7 @@ pub fn host_in(cache_dir: PathBuf, secrets: &[(&str, &str)]) -> Host {
                 .collect(),
         ),
         audit: Some(Arc::new(AuditLog::to_writer(Box::new(audit.clone())))),
+        ..HostOptions::default()
     })
     .unwrap();
     Host { host, audit }
