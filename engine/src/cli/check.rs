@@ -2,9 +2,7 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use clawdstrike_engine::audit::AuditLog;
 use clawdstrike_engine::{EventLimits, PolicyEvent, Status};
 use serde_json::Value;
 
@@ -44,15 +42,8 @@ pub fn run(args: CheckArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
-    let audit = match &args.audit_log {
-        Some(path) => match AuditLog::open(path) {
-            Ok(log) => Some(Arc::new(log)),
-            Err(e) => {
-                eprintln!("error: cannot open audit log {}: {e}", path.display());
-                return EXIT_BAD_INPUT;
-            }
-        },
-        None => None,
+    let Ok(audit) = super::open_audit_log(args.audit_log.as_deref()) else {
+        return EXIT_BAD_INPUT;
     };
     let mut engine = match build_engine(&policy, &args.policy_args, audit.clone()) {
         Ok(e) => e,

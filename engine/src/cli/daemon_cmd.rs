@@ -37,15 +37,8 @@ pub struct DaemonArgs {
 }
 
 pub fn run(args: DaemonArgs) -> i32 {
-    let audit = match &args.audit_log {
-        Some(path) => match AuditLog::open(path) {
-            Ok(log) => Some(Arc::new(log)),
-            Err(e) => {
-                eprintln!("error: cannot open audit log {}: {e}", path.display());
-                return EXIT_BAD_INPUT;
-            }
-        },
-        None => None,
+    let Ok(audit) = super::open_audit_log(args.audit_log.as_deref()) else {
+        return EXIT_BAD_INPUT;
     };
     let spec = args.policy.clone();
     let policy_args = args.policy_args.clone();

@@ -127,6 +127,20 @@ pub fn load_policy(spec: &str, args: &PolicyArgs, expand: bool) -> Result<Policy
 /// started only when the policy has `path:` or `package:` guards; it reads secrets from
 /// the same source as `${secrets.NAME}` and writes plugin audit records to `audit`.
 /// `package:` guards are resolved with the client configuration of [`PolicyArgs`].
+/// Open `--audit-log FILE` (appending), or say why not on stderr.
+pub fn open_audit_log(
+    path: Option<&std::path::Path>,
+) -> Result<Option<std::sync::Arc<clawdstrike_engine::audit::AuditLog>>, ()> {
+    let Some(path) = path else { return Ok(None) };
+    match clawdstrike_engine::audit::AuditLog::open(path) {
+        Ok(log) => Ok(Some(std::sync::Arc::new(log))),
+        Err(e) => {
+            eprintln!("error: cannot open audit log {}: {e}", path.display());
+            Err(())
+        }
+    }
+}
+
 pub fn build_engine(
     policy: &Policy,
     args: &PolicyArgs,

@@ -21,6 +21,7 @@ use crate::event::{EventData, PolicyEvent};
 use crate::external::http::{Call, ServiceRequest};
 use crate::external::service::{ServiceGuard, Subject};
 use crate::resilience::Attempt;
+use crate::resolve::http::encode_segment;
 
 /// Package name.
 pub const PACKAGE: &str = "clawdstrike-snyk";
@@ -158,19 +159,6 @@ pub fn installed_packages(command: &str, args: &[String]) -> Vec<String> {
         _ => Vec::new(),
     };
     purls.into_iter().take(MAX_PACKAGES).collect()
-}
-
-/// Every byte but unreserved ones percent-encoded: a package URL as one path segment.
-fn encode_segment(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 impl ServiceGuard for Snyk {
