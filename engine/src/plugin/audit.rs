@@ -61,19 +61,23 @@ impl PluginAudit {
         );
     }
 
-    /// One check finished.
+    /// One check finished. `result` is only built when there is a log to write to: this
+    /// runs on every check.
     pub fn check(
         &self,
         event_id: &str,
         event_type: &str,
-        result: Value,
+        result: impl FnOnce() -> Value,
         duration: Duration,
         log: &str,
     ) {
+        if self.log.is_none() {
+            return;
+        }
         let mut fields = json!({
             "eventId": event_id,
             "eventType": event_type,
-            "result": result,
+            "result": result(),
             "durationUs": duration.as_micros() as u64,
         });
         if !log.is_empty() {

@@ -425,7 +425,7 @@ impl Guard for WasmGuard {
                 audit.check(
                     &event.event_id,
                     event_type,
-                    json!({"status": verdict.status, "severity": verdict.severity, "reason": verdict.message}),
+                    || json!({"status": verdict.status, "severity": verdict.severity, "reason": verdict.message}),
                     elapsed,
                     &log,
                 );
@@ -437,7 +437,7 @@ impl Guard for WasmGuard {
                 audit.check(
                     &event.event_id,
                     event_type,
-                    json!({"status": "deny", "failure": failure.kind(), "reason": reason}),
+                    || json!({"status": "deny", "failure": failure.kind(), "reason": reason}),
                     elapsed,
                     &log,
                 );

@@ -2,7 +2,12 @@
 //! being written and in the lines a patch adds. The verdict names the pattern, the file
 //! and the line, never the secret.
 
-use clawdstrike_guard_sdk::{export_guard, Event, EventData, EventType, Guard, Severity, Verdict};
+use std::cell::OnceCell;
+
+use clawdstrike_guard_sdk::{
+    export_guard, state, Event, EventData, EventType, Guard, Severity, Verdict,
+};
+use memchr::memmem::Finder;
 use regex_lite::{Regex, RegexBuilder};
 use serde::Deserialize;
 use serde_json::json;
@@ -12,6 +17,10 @@ use serde_json::json;
 const REGEX_SIZE_LIMIT: usize = 256 * 1024;
 const MAX_PATTERNS: usize = 32;
 const MAX_PATTERN_LEN: usize = 1024;
+
+/// State-store key under which `init` remembers the patterns it has already compiled
+/// once (see [`AcmeSecrets::new`]).
+const VALIDATED_KEY: &str = "acme_secrets.validated_patterns";
 
 /// What to do when a secret is found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -78,10 +87,43 @@ impl Default for Config {
 #[derive(Debug)]
 struct Pattern {
     name: String,
-    regex: Regex,
     severity: Severity,
-    /// Text every match starts with, when the pattern begins with a literal.
-    literal: Option<String>,
+    /// The regular expression as configured.
+    source: String,
+    /// Compiled on first use: most text never contains the literal prefix, and then
+    /// the regex is never needed.
+    regex: OnceCell<Regex>,
+    /// Finds the text every match starts with, when the pattern begins with a literal.
+    literal: Option<Finder<'static>>,
+}
+
+impl Pattern {
+    fn new(name: String, source: String, severity: Severity) -> Self {
+        let literal = literal_prefix(&source).map(|l| Finder::new(l.as_bytes()).into_owned());
+        Pattern {
+            name,
+            severity,
+            source,
+            regex: OnceCell::new(),
+            literal,
+        }
+    }
+
+    /// The compiled regex (compiled now if this is its first use).
+    fn regex(&self) -> Result<&Regex, regex_lite::Error> {
+        if let Some(regex) = self.regex.get() {
+            return Ok(regex);
+        }
+        let regex = compile(&self.source)?;
+        Ok(self.regex.get_or_init(|| regex))
+    }
+
+    /// False when `text` cannot hold a match: the literal prefix is missing.
+    fn may_match(&self, text: &str) -> bool {
+        self.literal
+            .as_ref()
+            .is_none_or(|f| f.find(text.as_bytes()).is_some())
+    }
 }
 
 /// The literal text every match of `pattern` starts with (`ACME-` for
@@ -209,21 +251,29 @@ struct Finding<'a> {
 }
 
 impl AcmeSecrets {
-    /// Scan `lines` (1-based line numbers as the file or diff shows them).
+    /// Scan `lines` (1-based line numbers as the file or diff shows them), all of which
+    /// are slices of `whole`.
     fn scan<'a, 'b>(
         &'a self,
+        whole: &'b str,
         lines: impl Iterator<Item = (usize, &'b str)> + Clone,
-    ) -> Vec<Finding<'a>> {
+    ) -> Result<Vec<Finding<'a>>, String> {
         let mut findings = Vec::new();
         for pattern in &self.patterns {
+            // One search of the whole text first: ordinary text holds no literal prefix
+            // at all, and then neither the lines nor the regex are needed.
+            if !pattern.may_match(whole) {
+                continue;
+            }
+            let regex = pattern
+                .regex()
+                .map_err(|e| format!("pattern \"{}\": {e}", pattern.name))?;
             let mut found: Option<Finding<'a>> = None;
             for (line, text) in lines.clone() {
-                if let Some(literal) = &pattern.literal {
-                    if !text.contains(literal.as_str()) {
-                        continue;
-                    }
+                if !pattern.may_match(text) {
+                    continue;
                 }
-                for m in pattern.regex.find_iter(text) {
+                for m in regex.find_iter(text) {
                     match &mut found {
                         Some(f) => f.count += 1,
                         None => {
@@ -246,7 +296,7 @@ impl AcmeSecrets {
                 .cmp(&a.pattern.severity)
                 .then(a.line.cmp(&b.line))
         });
-        findings
+        Ok(findings)
     }
 }
 
@@ -266,26 +316,37 @@ impl Guard for AcmeSecrets {
                 config.patterns.len()
             ));
         }
-        let patterns = config
+        if let Some(i) = config
+            .patterns
+            .iter()
+            .position(|p| p.regex.len() > MAX_PATTERN_LEN)
+        {
+            return Err(format!(
+                "config.patterns[{i}].regex is longer than {MAX_PATTERN_LEN} bytes"
+            ));
+        }
+        // `init` runs before every check, on a fresh instance. Compiling every regex
+        // each time would cost more than most scans, so a bad pattern is found by
+        // compiling them all once — at load, the first `init` — and the state store
+        // remembers which patterns passed. Later inits compile only what a scan needs.
+        let fingerprint: String = config
+            .patterns
+            .iter()
+            .flat_map(|p| [p.regex.as_str(), "\0"])
+            .collect();
+        let patterns: Vec<Pattern> = config
             .patterns
             .into_iter()
-            .enumerate()
-            .map(|(i, p)| {
-                if p.regex.len() > MAX_PATTERN_LEN {
-                    return Err(format!(
-                        "config.patterns[{i}].regex is longer than {MAX_PATTERN_LEN} bytes"
-                    ));
-                }
-                let regex =
-                    compile(&p.regex).map_err(|e| format!("config.patterns[{i}].regex: {e}"))?;
-                Ok(Pattern {
-                    name: p.name,
-                    literal: literal_prefix(&p.regex),
-                    regex,
-                    severity: p.severity,
-                })
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+            .map(|p| Pattern::new(p.name, p.regex, p.severity))
+            .collect();
+        if state::get(VALIDATED_KEY).as_deref() != Some(fingerprint.as_bytes()) {
+            for (i, p) in patterns.iter().enumerate() {
+                p.regex()
+                    .map_err(|e| format!("config.patterns[{i}].regex: {e}"))?;
+            }
+            // Losing this only costs the next init the same compile again.
+            let _ = state::set(VALIDATED_KEY, fingerprint.as_bytes());
+        }
         let allow = config
             .allow_paths
             .iter()
@@ -313,7 +374,10 @@ impl Guard for AcmeSecrets {
                 }
                 (
                     &file.path,
-                    self.scan(content.lines().enumerate().map(|(i, l)| (i + 1, l))),
+                    self.scan(
+                        content,
+                        content.lines().enumerate().map(|(i, l)| (i + 1, l)),
+                    )?,
                 )
             }
             EventData::Patch(patch) => {
@@ -330,7 +394,7 @@ impl Guard for AcmeSecrets {
                     .enumerate()
                     .filter(|(_, l)| l.starts_with('+') && !l.starts_with("+++"))
                     .map(|(i, l)| (i + 1, &l[1..]));
-                (&patch.file_path, self.scan(added))
+                (&patch.file_path, self.scan(&patch.patch_content, added)?)
             }
             _ => return Ok(Verdict::allow("event type not handled")),
         };

@@ -45,6 +45,17 @@ fn defaults(t: &GuardTest) {
     ))
     .expect_allow()
     .reason("no ACME secrets in README.md");
+    // A literal prefix on an earlier line that does not match must not hide a later
+    // match, and line numbers stay right.
+    let later = format!("ACME-short\nplain\nacme_live_x\n\nkey {API_KEY} {API_KEY}\n");
+    t.check(events::file_write("notes.txt", &later))
+        .expect_deny()
+        .reason("ACME secret \"acme_api_key\" found in notes.txt (line 5)")
+        .details(json!({
+            "path": "notes.txt",
+            "findings": [{"pattern": "acme_api_key", "severity": "critical", "line": 5,
+                          "matches": 2, "redacted": "[REDACTED 37 chars]"}]
+        }));
 
     // Patches: only added lines count; removing a leaked key is allowed.
     let add =
@@ -113,6 +124,40 @@ fn file_write_without_content_is_allowed() {
         .check(json!({"eventId": "e", "eventType": "file_write", "data": {"type": "file", "path": "a"}}))
         .expect_allow()
         .reason("no content to scan in a");
+}
+
+/// `init` compiles every pattern once and remembers that in the state store; later
+/// inits compile only what a scan needs. The memory must never let a bad pattern in.
+#[test]
+fn pattern_validation_is_remembered_per_pattern_set() {
+    let good = json!({"patterns": [{"name": "id", "regex": "INT-[0-9]{6}"}]});
+    let t = GuardTest::native::<AcmeSecrets>().with_config(good.clone());
+    t.init().expect_ok();
+    assert_eq!(
+        t.host().state("acme_secrets.validated_patterns"),
+        Some(&b"INT-[0-9]{6}\0"[..])
+    );
+    t.check(events::file_write("a", "INT-123456")).expect_deny();
+
+    // Remembered patterns do not vouch for different ones.
+    let bad = json!({"patterns": [{"name": "x", "regex": "INT-("}]});
+    t.clone()
+        .with_config(bad.clone())
+        .init()
+        .expect_init_error("config.patterns[0].regex");
+
+    // Even a record that claims the bad pattern passed (which only the guard itself
+    // can write) fails closed: the check that needs the regex is an error, a deny.
+    let forged = GuardTest::native::<AcmeSecrets>()
+        .with_config(bad)
+        .with_state("acme_secrets.validated_patterns", &b"INT-(\0"[..]);
+    forged.init().expect_ok();
+    forged
+        .check(events::file_write("a", "plain text"))
+        .expect_allow();
+    forged
+        .check(events::file_write("a", "INT-1"))
+        .expect_error("pattern \"x\"");
 }
 
 #[cfg(feature = "sandbox")]

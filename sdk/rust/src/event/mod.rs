@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 
+mod decode;
+
 /// The kinds of action an event describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -241,9 +243,7 @@ struct RawEvent {
 impl Event {
     /// Parse the event JSON text the engine sends.
     pub fn from_json(text: &str) -> Result<Self, InvalidEvent> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| InvalidEvent(format!("not JSON: {e}")))?;
-        Self::from_value(value)
+        decode::from_str(text)
     }
 
     /// Build an event from an already-parsed JSON value.
