@@ -2,6 +2,8 @@
 //! it — manifest, tier restrictions, engine range, component imports, `describe`, and
 //! `init` with a configuration — without writing a policy.
 //!
+//! `clawdstrike guard dev` (in `guard_dev`): serve a package while its author works on it.
+//!
 //! `clawdstrike guard info | fetch | keys`: a package's registry entry, downloading and
 //! verifying a release, and the signing keys to pin (docs/registry-client.md).
 
@@ -29,6 +31,10 @@ pub enum GuardCommand {
     /// Check a guard package the way the engine loads it: manifest, tier restrictions,
     /// component imports, `describe` and `init` with a configuration.
     Validate(ValidateArgs),
+    /// Serve a local package over HTTP while you work on it: POST /check an event and
+    /// get each guard's verdict; the package reloads when its manifest or a component
+    /// changes.
+    Dev(super::guard_dev::DevArgs),
     /// Show a registry package: latest version, trust tier, versions (yanked and deprecated
     /// marked), capabilities, engine range, repository and license.
     Info(InfoArgs),
@@ -103,6 +109,7 @@ pub struct ValidateArgs {
 pub fn run(command: GuardCommand) -> i32 {
     match command {
         GuardCommand::Validate(args) => validate(args),
+        GuardCommand::Dev(args) => super::guard_dev::run(args),
         GuardCommand::Info(args) => info(args),
         GuardCommand::Fetch(args) => fetch(args),
         GuardCommand::Keys(args) => keys(args),

@@ -6,6 +6,7 @@
 mod check;
 mod daemon_cmd;
 mod guard_cmd;
+mod guard_dev;
 mod output;
 mod policy_cmd;
 

@@ -10,6 +10,7 @@
 //! and swapped in atomically; one that fails to load is refused with its problems logged,
 //! and the old engine keeps deciding.
 
+pub mod dev;
 pub mod reload;
 
 use std::net::SocketAddr;
@@ -325,6 +326,20 @@ pub struct DaemonOptions {
     pub offload: bool,
 }
 
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let term = async {
+        #[cfg(unix)]
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term => {} }
+}
+
 /// Serves until SIGINT or SIGTERM; prints the URL once listening.
 pub async fn serve(
     engine: Engine,
@@ -348,19 +363,7 @@ pub async fn serve(
     }
     let daemon_for_shutdown = daemon.clone();
     axum::serve(listener, router(daemon, options.max_body_bytes))
-        .with_graceful_shutdown(async {
-            let term = async {
-                #[cfg(unix)]
-                if let Ok(mut s) =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                {
-                    s.recv().await;
-                    return;
-                }
-                std::future::pending::<()>().await
-            };
-            tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term => {} }
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
     // Let background checks record their results before the process goes.
     let last = daemon_for_shutdown.current();

@@ -286,8 +286,9 @@ impl PluginHost {
         // The optimised artifact from the cache; else baseline code now and the optimised
         // build in the background; else (no baseline compiler) the optimised build now.
         let inner = &self.inner;
-        let invalid =
-            |e: wasmtime::Error| component_err(format!("not a valid guard component: {e:#}"));
+        let invalid = |e: wasmtime::Error| {
+            component_err(format!("not a valid guard component: {}", one_line(&e)))
+        };
         let (component, cache, engine, linker) = match inner.cache.lookup(&inner.engine, &digest) {
             Some(c) => (c, CacheOutcome::Hit, &inner.engine, &inner.linker),
             None => match inner.baseline() {
@@ -536,4 +537,13 @@ fn link_deny_all_wasi(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     sync::io::poll::add_to_linker::<T, HasTable>(l, |t| t.ctx().table)?;
     sync::io::streams::add_to_linker::<T, HasTable>(l, |t| t.ctx().table)?;
     Ok(())
+}
+
+/// A wasmtime error chain on one line: its debug-formatted byte arrays span many lines,
+/// which a log line or a JSON field should not.
+fn one_line(e: &wasmtime::Error) -> String {
+    format!("{e:#}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
