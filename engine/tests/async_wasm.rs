@@ -191,3 +191,71 @@ fn a_check_that_outlives_timeout_ms_gets_on_timeout() {
         "{c:#?}"
     );
 }
+
+/// A guard under an `async:` block is stopped at `timeout_ms`, not at its (longer) own
+/// wall-clock limit: nobody waits for it past the deadline, so it must not keep an
+/// instance and a thread busy either.
+#[test]
+fn a_runaway_check_is_stopped_at_timeout_ms() {
+    let h = host_with_secrets(&[]);
+    // Verified: 1 s of CPU and 5 s of wall clock, far beyond the 300 ms deadline.
+    let pkg = package(
+        &example_wasm("hostile"),
+        &manifest(
+            "hostile",
+            &[
+                "file_read",
+                "file_write",
+                "command_exec",
+                "network_egress",
+                "tool_call",
+                "patch_apply",
+                "secret_access",
+                "custom",
+            ],
+            json!({}),
+            json!({"maxCpuMs": 1000, "maxTimeoutMs": 5000}),
+            "verified",
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "version: \"1.2.0\"\nguards:\n  custom:\n    - path: {}\n      trust_override: {{max_trust_tier: verified}}\n      config: {{mode: loop}}\n      async: {{timeout_ms: 300, on_timeout: warn, cache: {{enabled: false}}}}\n",
+            pkg.path().display()
+        ),
+    )
+    .unwrap();
+    let engine = Engine::with_options(
+        &Policy::from_file(&path).unwrap(),
+        EngineOptions {
+            plugins: Some(h.host.clone()),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let d = engine.check(&PolicyEvent::file_write("loop-1", "/tmp/a", "x"));
+    let c = d.results.iter().find(|c| c.name == "hostile").unwrap();
+    assert_eq!(c.status, Status::Warn, "{c:#?}");
+    // The check itself ends at the deadline too (its record arrives when it does).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let error = loop {
+        if let Some(e) = h.audit.kinds("plugin_error").into_iter().next() {
+            break e;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the check never ended"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let message = error["error"].as_str().unwrap();
+    assert!(
+        message.contains("wall-clock limit of 300 ms (async.timeout_ms)"),
+        "{message}"
+    );
+    let check = &h.audit.kinds("plugin_check")[0];
+    let micros = check["durationUs"].as_u64().unwrap();
+    assert!(micros < 900_000, "ran for {micros} µs");
+}

@@ -97,9 +97,11 @@ impl AsyncSlot {
     }
 
     /// A WebAssembly guard under a validated `async:` block.
-    pub fn wasm(guard: WasmGuard, config: AsyncConfig) -> AsyncSlot {
+    pub fn wasm(mut guard: WasmGuard, config: AsyncConfig) -> AsyncSlot {
         // Its `http-request` calls share the same settings (breaker, limit, retries).
         guard.route_http_through(&config);
+        // Nobody waits past `timeout_ms`, so the check need not run longer either.
+        guard.cap_wall_clock(std::time::Duration::from_millis(config.timeout_ms));
         let name = guard.name().to_string();
         Self::build(name, SlotKind::Wasm(Arc::new(guard)), config)
     }

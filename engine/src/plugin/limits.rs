@@ -119,6 +119,9 @@ pub struct CheckLimits {
     pub fuel: u64,
     /// Wall-clock budget for one `init` + `check`, host calls included.
     pub wall: Duration,
+    /// The setting `wall` comes from, for messages: `maxTimeoutMs`, or the `async:`
+    /// block's `timeout_ms` when that is shorter.
+    pub wall_setting: &'static str,
 }
 
 impl CheckLimits {
@@ -129,7 +132,19 @@ impl CheckLimits {
             memory_bytes: memory.min(MAX_MEMORY_BYTES),
             fuel: u64::from(resources.max_cpu_ms).saturating_mul(FUEL_PER_CPU_MS),
             wall: Duration::from_millis(u64::from(resources.max_timeout_ms)),
+            wall_setting: "maxTimeoutMs",
         }
+    }
+
+    /// These limits with the wall clock cut to `max` when that is shorter: a guard under
+    /// an `async:` block is not waited for past its `timeout_ms`, so running longer
+    /// would only hold an instance and a thread for an answer nobody takes.
+    pub fn with_async_timeout(mut self, max: Duration) -> Self {
+        if max < self.wall {
+            self.wall = max;
+            self.wall_setting = "async.timeout_ms";
+        }
+        self
     }
 
     /// Epoch ticks covering the wall-clock budget (at least one).

@@ -152,6 +152,12 @@ impl WasmGuard {
                 ));
     }
 
+    /// Stop each check at `timeout` when that is shorter than `maxTimeoutMs` (a guard
+    /// under an `async:` block; see [`CheckLimits::with_async_timeout`]).
+    pub fn cap_wall_clock(&mut self, timeout: std::time::Duration) {
+        self.limits = self.limits.with_async_timeout(timeout);
+    }
+
     /// The event types the guard examines.
     pub fn handles(&self) -> &[EventType] {
         &self.handles
@@ -304,8 +310,9 @@ fn classify(err: &wasmtime::Error, store: &Store<StoreState>, limits: &CheckLimi
                 limits.fuel / super::limits::FUEL_PER_CPU_MS
             ),
             Trap::Interrupt => format!(
-                "ran past its wall-clock limit of {} ms (maxTimeoutMs)",
-                limits.wall.as_millis()
+                "ran past its wall-clock limit of {} ms ({})",
+                limits.wall.as_millis(),
+                limits.wall_setting
             ),
             Trap::StackOverflow => "overflowed its stack (unbounded recursion?)".to_string(),
             Trap::UnreachableCodeReached => {
