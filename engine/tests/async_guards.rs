@@ -168,6 +168,30 @@ fn safe_browsing_sends_hash_prefixes_only_and_denies_listed_urls() {
         "{q}"
     );
 
+    // Spellings the URL standard leaves alone but the protocol's canonicalisation
+    // undoes: escapes in the path, a path that climbs back, no scheme at all.
+    s.with(|i| i.sb.push(("cdn.example/kits/x.zip".into(), "MALWARE".into())));
+    for (i, spelling) in [
+        "https://CDN.example./kits/x.zip",
+        "https://cdn.example/%6bits/%78.zip",
+        "https://cdn.example//tmp/../kits/%252e/x.zip",
+        "cdn.example/kits/x.zip",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut e = PolicyEvent::network(&format!("sb-{i}"), "cdn.example", 443);
+        if let clawdstrike_engine::EventData::Network(n) = &mut e.data {
+            n.url = Some(spelling.into());
+        }
+        let d = rig.check(&e);
+        assert_eq!(
+            guard(&d, "safe_browsing").status,
+            Status::Deny,
+            "{spelling}: {d:#?}"
+        );
+    }
+
     let ok = rig.check(&PolicyEvent::network("s2", "docs.example", 443));
     assert_eq!(guard(&ok, "safe_browsing").status, Status::Allow);
     let logged = rig.records("external_call");

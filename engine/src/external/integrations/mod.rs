@@ -125,12 +125,24 @@ fn written_file_sha256(event: &PolicyEvent) -> Option<String> {
 
 /// The URL a `network_egress` event reaches (its `url`, else `https://host[:port]/`),
 /// unless the host is internal — those are never sent out.
+/// A URL as an agent may write it: absolute, or a bare `host/path` (taken as `http://`,
+/// as Safe Browsing does).
+fn parse_url(text: &str) -> Option<Url> {
+    match Url::parse(text) {
+        Ok(url) => Some(url),
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            Url::parse(&format!("http://{}", text.trim())).ok()
+        }
+        Err(_) => None,
+    }
+}
+
 fn egress_url(event: &PolicyEvent) -> Option<Url> {
     let EventData::Network(net) = &event.data else {
         return None;
     };
     let url = match &net.url {
-        Some(u) => Url::parse(u).ok()?,
+        Some(u) => parse_url(u)?,
         None => {
             let host = net.host.trim();
             let with_port = match net.port {

@@ -8,6 +8,8 @@
 //! hash equal to one of the URL's own is a match and denies. Internal hosts are never asked
 //! about.
 
+mod canonical;
+
 use std::collections::BTreeSet;
 
 use base64::Engine as _;
@@ -22,6 +24,7 @@ use crate::event::PolicyEvent;
 use crate::external::http::{Call, ServiceRequest};
 use crate::external::service::{ServiceGuard, Subject};
 use crate::resilience::Attempt;
+use canonical::Canonical;
 
 /// Package name.
 pub const PACKAGE: &str = "clawdstrike-safe-browsing";
@@ -63,14 +66,15 @@ impl SafeBrowsing {
     }
 }
 
-/// The URL's lookup expressions (`host/path`), most specific first.
+/// The URL's lookup expressions (`host/path`), most specific first, built from its
+/// canonical form ([`canonical`]).
 pub fn expressions(url: &Url) -> Vec<String> {
-    let Some(host) = url.host_str() else {
+    let Some(url) = Canonical::of(url) else {
         return Vec::new();
     };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let mut hosts = vec![host.clone()];
-    if host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('[') {
+    let host = url.host.as_str();
+    let mut hosts = vec![host.to_string()];
+    if !url.host_is_ip() {
         let parts: Vec<&str> = host.split('.').collect();
         let n = parts.len();
         // Suffixes of the last five components, down to two (never the TLD alone).
@@ -81,9 +85,9 @@ pub fn expressions(url: &Url) -> Vec<String> {
             hosts.push(parts[start..].join("."));
         }
     }
-    let path = url.path();
+    let path = url.path.as_str();
     let mut paths = Vec::new();
-    if let Some(q) = url.query() {
+    if let Some(q) = &url.query {
         paths.push(format!("{path}?{q}"));
     }
     paths.push(path.to_string());
@@ -124,12 +128,16 @@ impl ServiceGuard for SafeBrowsing {
 
     fn subject(&self, event: &PolicyEvent) -> Option<Subject> {
         let url = egress_url(event)?;
-        let hashes: Vec<String> = expressions(&url)
+        let expressions = expressions(&url);
+        // The first expression is the whole canonical URL: spellings of one URL share
+        // one cache entry.
+        let cache_key = format!("url:{}", sha256_hex(expressions.first()?.as_bytes()));
+        let hashes: Vec<String> = expressions
             .iter()
             .map(|e| sha256_hex(e.as_bytes()))
             .collect();
         Some(Subject {
-            cache_key: Some(format!("url:{}", sha256_hex(url.as_str().as_bytes()))),
+            cache_key: Some(cache_key),
             items: hashes,
         })
     }
