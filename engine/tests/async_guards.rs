@@ -170,7 +170,9 @@ fn safe_browsing_sends_hash_prefixes_only_and_denies_listed_urls() {
 
     // Spellings the URL standard leaves alone but the protocol's canonicalisation
     // undoes: escapes in the path, a path that climbs back, no scheme at all.
-    s.with(|i| i.sb.push(("cdn.example/kits/x.zip".into(), "MALWARE".into())));
+    s.with(|i| {
+        i.sb.push(("cdn.example/kits/x.zip".into(), "MALWARE".into()))
+    });
     for (i, spelling) in [
         "https://CDN.example./kits/x.zip",
         "https://cdn.example/%6bits/%78.zip",

@@ -2,6 +2,7 @@
 //! it — manifest, tier restrictions, engine range, component imports, `describe`, and
 //! `init` with a configuration — without writing a policy.
 //!
+//! `clawdstrike guard new` (in `guard_new`): start a package from a template.
 //! `clawdstrike guard dev` (in `guard_dev`): serve a package while its author works on it.
 //!
 //! `clawdstrike guard info | fetch | keys`: a package's registry entry, downloading and
@@ -35,6 +36,9 @@ pub enum GuardCommand {
     /// get each guard's verdict; the package reloads when its manifest or a component
     /// changes.
     Dev(super::guard_dev::DevArgs),
+    /// Start a guard package from a template: source, tests, manifest, README and an
+    /// example policy, ready for `cargo test`.
+    New(super::guard_new::NewArgs),
     /// Show a registry package: latest version, trust tier, versions (yanked and deprecated
     /// marked), capabilities, engine range, repository and license.
     Info(InfoArgs),
@@ -110,6 +114,7 @@ pub fn run(command: GuardCommand) -> i32 {
     match command {
         GuardCommand::Validate(args) => validate(args),
         GuardCommand::Dev(args) => super::guard_dev::run(args),
+        GuardCommand::New(args) => super::guard_new::run(args),
         GuardCommand::Info(args) => info(args),
         GuardCommand::Fetch(args) => fetch(args),
         GuardCommand::Keys(args) => keys(args),

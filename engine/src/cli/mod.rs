@@ -7,6 +7,7 @@ mod check;
 mod daemon_cmd;
 mod guard_cmd;
 mod guard_dev;
+mod guard_new;
 mod output;
 mod policy_cmd;
 
