@@ -280,3 +280,45 @@ fn unknown_ruleset_or_missing_file_is_bad_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no-such-policy.yaml"));
 }
+
+/// Output into a pipe that closes early (`| head -1`) ends the process quietly, as with
+/// other Unix tools: no panic message.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+
+    // Far more decisions than a pipe buffer (64 KiB) holds.
+    let events: String = (0..5000)
+        .map(|i| {
+            format!(
+                "{{\"eventId\":\"e{i}\",\"eventType\":\"file_read\",\"data\":{{\"type\":\"file\",\"path\":\"/tmp/f{i}\"}}}}\n"
+            )
+        })
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clawdstrike"))
+        .args(["check", "--policy", "default", "--json", "--event", "-"])
+        .env_remove("CLAWDSTRIKE_AUDIT_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(events.as_bytes());
+    });
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("\"e0\""), "{first}");
+    // The reader is gone: the next write that does not fit the buffer hits a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    let _ = writer.join();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(13), "{:?}: {stderr}", out.status);
+}

@@ -1,8 +1,12 @@
-//! `clawdstrike guard new`: every template is scaffolded by the real binary, then built
-//! and tested the way its README says: `cargo test`, the component built for
-//! `wasm32-wasip2`, `clawdstrike guard validate`, and the example policy deciding the
-//! example event. The generated crates depend on this checkout's SDK (`--sdk-path`) and
-//! build offline against the workspace's lockfile.
+//! `clawdstrike guard new`: every template, in both languages, is scaffolded by the real
+//! binary, then built and tested the way its README says:
+//! - Rust: `cargo test`, the component built for `wasm32-wasip2`;
+//! - TypeScript: `npm install`, `npm test`, `npm run build`, `npm test` (now against the
+//!   component too);
+//!
+//! then `clawdstrike guard validate`, and the example policy deciding the example event.
+//! The packages depend on this checkout's SDK (`--sdk-path`) and build offline: Rust
+//! against the workspace's lockfile, npm against the workspace's installed modules.
 
 mod common;
 
@@ -25,12 +29,31 @@ fn target_dir() -> PathBuf {
 }
 
 fn new(dir: &Path, template: &str) {
-    let sdk = repo().join("sdk/rust");
+    scaffold(
+        dir,
+        "rust",
+        template,
+        &[
+            "Cargo.toml",
+            "src/lib.rs",
+            "tests/guard.rs",
+            "clawdstrike.plugin.toml",
+        ],
+    );
+    std::fs::copy(repo().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+}
+
+/// `guard new` with this checkout's SDK; `files` (and the ones every template has) exist
+/// with every placeholder filled.
+fn scaffold(dir: &Path, lang: &str, template: &str, files: &[&str]) {
+    let sdk = repo().join("sdk").join(lang);
     let out = clawdstrike(
         &[
             "guard",
             "new",
             dir.to_str().unwrap(),
+            "--lang",
+            lang,
             "--template",
             template,
             "--sdk-path",
@@ -39,17 +62,14 @@ fn new(dir: &Path, template: &str) {
         None,
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    for file in [
-        "Cargo.toml",
-        "src/lib.rs",
-        "tests/guard.rs",
-        "clawdstrike.plugin.toml",
+    let common = [
         "README.md",
         "CHANGELOG.md",
         ".gitignore",
         "policy.example.yaml",
         "event.json",
-    ] {
+    ];
+    for file in files.iter().chain(&common) {
         assert!(dir.join(file).is_file(), "{template}: {file} missing");
         assert!(
             stdout(&out).contains(&format!("  {file}\n")),
@@ -156,6 +176,85 @@ fn every_template_builds_tests_and_loads() {
     component(&dir, "two_rules", &["commands"], "commands");
     validate(&dir, &["two_rules_paths", "two_rules_commands"]);
     example_denies(&dir, "two_rules_commands");
+}
+
+/// `npm` offline in `dir`: the SDK is a `file:` link to this checkout's, whose own
+/// dependencies are the workspace's (installed by the test entry point).
+fn npm(dir: &Path, args: &[&str]) {
+    let out = Command::new("npm")
+        .args(args)
+        .current_dir(dir)
+        .env("npm_config_offline", "true")
+        .env("npm_config_audit", "false")
+        .env("npm_config_fund", "false")
+        .env("npm_config_update_notifier", "false")
+        // The second `npm test` must include the component runs.
+        .env(
+            "CLAWDSTRIKE_REQUIRE_COMPONENT",
+            if dir.join("dist").exists() { "1" } else { "0" },
+        )
+        .output()
+        .unwrap_or_else(|e| panic!("npm is needed for the TypeScript templates: {e}"));
+    assert!(
+        out.status.success(),
+        "npm {args:?} in {}:\n{}\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_typescript_template_builds_tests_and_loads() {
+    assert!(
+        repo()
+            .join("node_modules/@bytecodealliance/componentize-js")
+            .is_dir(),
+        "the npm workspace is not installed: run `npm ci` at the repository root \
+         (scripts/test.sh does this)"
+    );
+    let root = tempfile::tempdir().unwrap();
+    for (template, name, guards, denies) in [
+        (
+            "basic",
+            "word-ban-ts",
+            vec!["word_ban_ts"],
+            Some("word_ban_ts"),
+        ),
+        ("async-guard", "host-score-ts", vec!["host_score_ts"], None),
+        (
+            "compliance-guard",
+            "spdx-check-ts",
+            vec!["spdx_check_ts"],
+            Some("spdx_check_ts"),
+        ),
+        (
+            "multi-guard",
+            "two-rules-ts",
+            vec!["two_rules_ts_paths", "two_rules_ts_commands"],
+            Some("two_rules_ts_commands"),
+        ),
+    ] {
+        let dir = root.path().join(name);
+        scaffold(
+            &dir,
+            "typescript",
+            template,
+            &[
+                "package.json",
+                "test/guard.test.js",
+                "clawdstrike.plugin.json",
+            ],
+        );
+        npm(&dir, &["install", "--no-audit", "--no-fund"]);
+        npm(&dir, &["test"]);
+        npm(&dir, &["run", "build"]);
+        npm(&dir, &["test"]);
+        validate(&dir, &guards);
+        if let Some(guard) = denies {
+            example_denies(&dir, guard);
+        }
+    }
 }
 
 #[test]

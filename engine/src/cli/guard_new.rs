@@ -1,6 +1,6 @@
-//! `clawdstrike guard new`: a new guard package from a template (`sdk/templates/`):
-//! source, tests, manifest, README, CHANGELOG and an example policy and event, ready for
-//! `cargo test`.
+//! `clawdstrike guard new`: a new guard package, in Rust or TypeScript, from a template
+//! (`sdk/templates/`): source, tests, manifest, README, CHANGELOG and an example policy
+//! and event, ready for `cargo test` or `npm test`.
 
 use std::path::{Path, PathBuf};
 
@@ -19,57 +19,107 @@ pub struct NewArgs {
     /// `async-guard` (asks an HTTP service, with an `async:` block in the example policy),
     /// `compliance-guard` (a file-header rule with warn/deny) or `multi-guard` (two
     /// guards in one package).
-    #[arg(long, default_value = "basic", value_parser = TEMPLATES.iter().map(|t| t.name).collect::<Vec<_>>())]
+    #[arg(long, default_value = "basic", value_parser = TEMPLATE_NAMES)]
     template: String,
-    /// The guard's language. Rust is the one the templates exist for.
-    #[arg(long, default_value = "rust", value_parser = ["rust"])]
+    /// The guard's language: `rust` (a crate built for wasm32-wasip2) or `typescript`
+    /// (an npm package built with ComponentizeJS).
+    #[arg(long, default_value = "rust", value_parser = ["rust", "typescript"])]
     lang: String,
-    /// Depend on a local checkout of the Rust SDK (its `sdk/rust` directory) instead of
-    /// the published crate.
+    /// Depend on a local checkout of the SDK (`sdk/rust` or `sdk/typescript`) instead of
+    /// the published package.
     #[arg(long)]
     sdk_path: Option<PathBuf>,
 }
 
-/// One template: its own files, laid over [`COMMON`] (same path: the template's wins).
+/// One template: its own files, laid over its language's common files (same path: the
+/// template's wins).
 struct Template {
     name: &'static str,
     summary: &'static str,
     files: &'static [(&'static str, &'static str)],
 }
 
+/// The templates of one language.
+struct Language {
+    name: &'static str,
+    /// Files every template of the language shares. `gitignore` is written as
+    /// `.gitignore` (a dotfile in the templates would be skipped by some tools).
+    common: &'static [(&'static str, &'static str)],
+    templates: &'static [Template],
+    /// What to run first in the new package.
+    first_steps: &'static str,
+}
+
 macro_rules! files {
     ($dir:literal: $($path:literal),* $(,)?) => {
-        &[$(($path, include_str!(concat!("../../../sdk/templates/rust/", $dir, "/", $path)))),*]
+        &[$(($path, include_str!(concat!("../../../sdk/templates/", $dir, "/", $path)))),*]
     };
 }
 
-/// Files every Rust template shares. `gitignore` is written as `.gitignore` (a dotfile in
-/// the templates would be skipped by some tools).
-const COMMON: &[(&str, &str)] =
-    files!("common": "Cargo.toml", "CHANGELOG.md", "README.md", "gitignore");
+const BASIC: &str = "denies file writes whose content contains a banned word.";
+const ASYNC: &str =
+    "asks a reputation service about every outgoing connection and denies bad scores.";
+const COMPLIANCE: &str = "source files must carry an SPDX license header with an allowed license.";
+const MULTI: &str = "protected paths and blocked commands.";
 
-const TEMPLATES: &[Template] = &[
-    Template {
-        name: "basic",
-        summary: "denies file writes whose content contains a banned word.",
-        files: files!("basic": "src/lib.rs", "tests/guard.rs", "clawdstrike.plugin.toml", "policy.example.yaml", "event.json"),
+const LANGUAGES: &[Language] = &[
+    Language {
+        name: "rust",
+        common: files!("rust/common": "Cargo.toml", "CHANGELOG.md", "README.md", "gitignore"),
+        templates: &[
+            Template {
+                name: "basic",
+                summary: BASIC,
+                files: files!("rust/basic": "src/lib.rs", "tests/guard.rs", "clawdstrike.plugin.toml", "policy.example.yaml", "event.json"),
+            },
+            Template {
+                name: "async-guard",
+                summary: ASYNC,
+                files: files!("rust/async-guard": "src/lib.rs", "tests/guard.rs", "clawdstrike.plugin.toml", "policy.example.yaml", "event.json"),
+            },
+            Template {
+                name: "compliance-guard",
+                summary: COMPLIANCE,
+                files: files!("rust/compliance-guard": "src/lib.rs", "tests/guard.rs", "clawdstrike.plugin.toml", "policy.example.yaml", "event.json"),
+            },
+            Template {
+                name: "multi-guard",
+                summary: MULTI,
+                files: files!("rust/multi-guard": "Cargo.toml", "README.md", "src/lib.rs", "tests/guard.rs", "clawdstrike.plugin.toml", "policy.example.yaml", "event.json"),
+            },
+        ],
+        first_steps: "cargo test",
     },
-    Template {
-        name: "async-guard",
-        summary: "asks a reputation service about every outgoing connection and denies bad scores.",
-        files: files!("async-guard": "src/lib.rs", "tests/guard.rs", "clawdstrike.plugin.toml", "policy.example.yaml", "event.json"),
-    },
-    Template {
-        name: "compliance-guard",
-        summary: "source files must carry an SPDX license header with an allowed license.",
-        files: files!("compliance-guard": "src/lib.rs", "tests/guard.rs", "clawdstrike.plugin.toml", "policy.example.yaml", "event.json"),
-    },
-    Template {
-        name: "multi-guard",
-        summary: "protected paths and blocked commands.",
-        files: files!("multi-guard": "Cargo.toml", "README.md", "src/lib.rs", "tests/guard.rs", "clawdstrike.plugin.toml", "policy.example.yaml", "event.json"),
+    Language {
+        name: "typescript",
+        common: files!("typescript/common": "package.json", "CHANGELOG.md", "README.md", "gitignore"),
+        templates: &[
+            Template {
+                name: "basic",
+                summary: BASIC,
+                files: files!("typescript/basic": "src/guard.ts", "test/guard.test.js", "clawdstrike.plugin.json", "policy.example.yaml", "event.json"),
+            },
+            Template {
+                name: "async-guard",
+                summary: ASYNC,
+                files: files!("typescript/async-guard": "src/guard.ts", "test/guard.test.js", "clawdstrike.plugin.json", "policy.example.yaml", "event.json"),
+            },
+            Template {
+                name: "compliance-guard",
+                summary: COMPLIANCE,
+                files: files!("typescript/compliance-guard": "src/guard.ts", "test/guard.test.js", "clawdstrike.plugin.json", "policy.example.yaml", "event.json"),
+            },
+            Template {
+                name: "multi-guard",
+                summary: MULTI,
+                files: files!("typescript/multi-guard": "package.json", "README.md", "src/config.ts", "src/paths.ts", "src/commands.ts", "test/guard.test.js", "clawdstrike.plugin.json", "policy.example.yaml", "event.json"),
+            },
+        ],
+        first_steps: "npm install\n  npm test",
     },
 ];
+
+const TEMPLATE_NAMES: [&str; 4] = ["basic", "async-guard", "compliance-guard", "multi-guard"];
 
 /// The names a package gets, from its package name (`my-guard`).
 struct Names {
@@ -130,32 +180,40 @@ fn fill(text: &str, names: &Names, template: &Template, sdk: &str) -> String {
         .replace("{{sdk}}", sdk)
 }
 
-/// The dependency line's value for the SDK.
-fn sdk_dependency(sdk_path: Option<&Path>) -> Result<String, String> {
-    match sdk_path {
-        None => {
-            let version = env!("CARGO_PKG_VERSION");
-            let major_minor: Vec<&str> = version.split('.').take(2).collect();
-            Ok(format!("\"{}\"", major_minor.join(".")))
-        }
-        Some(path) => {
-            let path = path
-                .canonicalize()
-                .map_err(|e| format!("--sdk-path {}: {e}", path.display()))?;
-            if !path.join("Cargo.toml").is_file() {
-                return Err(format!(
-                    "--sdk-path {}: no Cargo.toml there (give the SDK's sdk/rust directory)",
-                    path.display()
-                ));
-            }
-            // TOML basic strings escape `\` and `"`.
-            let text = path.display().to_string();
-            Ok(format!(
-                "{{ path = \"{}\" }}",
-                text.replace('\\', "\\\\").replace('"', "\\\"")
-            ))
-        }
+/// What `{{sdk}}` becomes: the SDK dependency, published or a local checkout.
+fn sdk_dependency(language: &Language, sdk_path: Option<&Path>) -> Result<String, String> {
+    let version = env!("CARGO_PKG_VERSION");
+    let Some(path) = sdk_path else {
+        let major_minor: Vec<&str> = version.split('.').take(2).collect();
+        return Ok(match language.name {
+            "rust" => format!("\"{}\"", major_minor.join(".")),
+            _ => format!("^{version}"),
+        });
+    };
+    let path = path
+        .canonicalize()
+        .map_err(|e| format!("--sdk-path {}: {e}", path.display()))?;
+    let marker = match language.name {
+        "rust" => "Cargo.toml",
+        _ => "package.json",
+    };
+    if !path.join(marker).is_file() {
+        return Err(format!(
+            "--sdk-path {}: no {marker} there (give the SDK's sdk/{} directory)",
+            path.display(),
+            language.name
+        ));
     }
+    // TOML basic strings and JSON strings escape `\` and `"` alike.
+    let text = path
+        .display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
+    Ok(match language.name {
+        "rust" => format!("{{ path = \"{text}\" }}"),
+        _ => format!("file:{text}"),
+    })
 }
 
 pub fn run(args: NewArgs) -> i32 {
@@ -170,8 +228,9 @@ pub fn run(args: NewArgs) -> i32 {
                 println!("  {path}");
             }
             println!(
-                "\nnext:\n  cd {}\n  cargo test\n  (README.md has the build, validate and dev-server steps)",
-                args.dir.display()
+                "\nnext:\n  cd {}\n  {}\n  (README.md has the build, validate and dev-server steps)",
+                args.dir.display(),
+                language(&args.lang).map_or("", |l| l.first_steps)
             );
             EXIT_OK
         }
@@ -182,8 +241,15 @@ pub fn run(args: NewArgs) -> i32 {
     }
 }
 
+fn language(name: &str) -> Option<&'static Language> {
+    LANGUAGES.iter().find(|l| l.name == name)
+}
+
 fn scaffold(args: &NewArgs) -> Result<Vec<String>, String> {
-    let template = TEMPLATES
+    let language =
+        language(&args.lang).ok_or_else(|| format!("no templates for `{}`", args.lang))?;
+    let template = language
+        .templates
         .iter()
         .find(|t| t.name == args.template)
         .ok_or_else(|| format!("no template `{}`", args.template))?;
@@ -197,7 +263,7 @@ fn scaffold(args: &NewArgs) -> Result<Vec<String>, String> {
             .to_string(),
     };
     let names = Names::new(&package)?;
-    let sdk = sdk_dependency(args.sdk_path.as_deref())?;
+    let sdk = sdk_dependency(language, args.sdk_path.as_deref())?;
     if args.dir.exists() {
         let mut entries =
             std::fs::read_dir(&args.dir).map_err(|e| format!("{}: {e}", args.dir.display()))?;
@@ -208,7 +274,8 @@ fn scaffold(args: &NewArgs) -> Result<Vec<String>, String> {
             ));
         }
     }
-    let mut files: Vec<(&str, &str)> = COMMON
+    let mut files: Vec<(&str, &str)> = language
+        .common
         .iter()
         .filter(|(path, _)| !template.files.iter().any(|(p, _)| p == path))
         .copied()
@@ -252,10 +319,19 @@ mod tests {
     #[test]
     fn every_placeholder_is_filled() {
         let names = Names::new("my-guard").unwrap();
-        for t in TEMPLATES {
-            for (path, text) in COMMON.iter().chain(t.files) {
-                let out = fill(text, &names, t, "\"0.1\"");
-                assert!(!out.contains("{{"), "{}/{path} keeps a placeholder", t.name);
+        for language in LANGUAGES {
+            let names_here: Vec<&str> = language.templates.iter().map(|t| t.name).collect();
+            assert_eq!(names_here, TEMPLATE_NAMES, "{}", language.name);
+            for t in language.templates {
+                for (path, text) in language.common.iter().chain(t.files) {
+                    let out = fill(text, &names, t, "\"0.1\"");
+                    assert!(
+                        !out.contains("{{"),
+                        "{}/{}/{path} keeps a placeholder",
+                        language.name,
+                        t.name
+                    );
+                }
             }
         }
     }
