@@ -26,7 +26,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use super::reload::{fingerprint, poll_changes};
-use super::{now, problem};
+use super::{json_body, now, problem};
 use crate::guards::Guard;
 use crate::plugin::manifest::{PluginManifest, TrustTier};
 use crate::plugin::{PackageRequest, PluginError, PluginHost, WasmGuard};
@@ -220,18 +220,9 @@ async fn check(
     Query(query): Query<CheckQuery>,
     body: Bytes,
 ) -> Response {
-    let value: Value = match serde_json::from_slice(&body) {
+    let value = match json_body(&body) {
         Ok(v) => v,
-        Err(e) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "invalid JSON at line {} column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
-            )
-        }
+        Err(message) => return problem(StatusCode::BAD_REQUEST, message),
     };
     let event = match PolicyEvent::from_value(value) {
         Ok(e) => e,

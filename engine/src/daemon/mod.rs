@@ -171,6 +171,17 @@ fn problem(status: StatusCode, detail: impl Into<String>) -> Response {
         .into_response()
 }
 
+/// A request body as JSON, or why it is not (located, for the 400).
+fn json_body(body: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "invalid JSON at line {} column {}: {e}",
+            e.line(),
+            e.column()
+        )
+    })
+}
+
 /// The router.
 pub fn router(daemon: Arc<Daemon>, max_body_bytes: usize) -> Router {
     Router::new()
@@ -189,18 +200,9 @@ pub fn router(daemon: Arc<Daemon>, max_body_bytes: usize) -> Router {
 
 async fn check(State(daemon): State<Arc<Daemon>>, body: Bytes) -> Response {
     let started = Instant::now();
-    let value: Value = match serde_json::from_slice(&body) {
+    let value = match json_body(&body) {
         Ok(v) => v,
-        Err(e) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "invalid JSON at line {} column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
-            )
-        }
+        Err(message) => return problem(StatusCode::BAD_REQUEST, message),
     };
     let (values, batch) = match value {
         Value::Array(items) => (items, true),
