@@ -65,6 +65,7 @@ fn scaffold(dir: &Path, lang: &str, template: &str, files: &[&str]) {
     let common = [
         "README.md",
         "CHANGELOG.md",
+        "LICENSE",
         ".gitignore",
         "policy.example.yaml",
         "event.json",
@@ -129,6 +130,37 @@ fn validate(dir: &Path, guards: &[&str]) {
     }
 }
 
+/// `guard validate --strict --json` (tests run with this test's offline settings):
+/// (exit code, findings by check).
+fn strict(dir: &Path, extra: &[&str]) -> (i32, serde_json::Map<String, serde_json::Value>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_clawdstrike"))
+        .args(["guard", "validate", "--strict", "--json"])
+        .args(extra)
+        .arg(dir)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("CARGO_NET_OFFLINE", "true")
+        .env("npm_config_offline", "true")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    let findings = report["strict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["check"].as_str().unwrap().to_string(), f.clone()))
+        .collect();
+    (out.status.code().unwrap(), findings)
+}
+
+fn strict_passes(dir: &Path, extra: &[&str]) {
+    let (code, findings) = strict(dir, extra);
+    assert_eq!(code, 0, "{findings:#?}");
+    for check in ["readme", "changelog", "license", "tests", "dependencies"] {
+        assert_eq!(findings[check]["ok"], true, "{check}: {findings:#?}");
+    }
+}
+
 /// The example policy decides the example event: the guard denies it.
 fn example_denies(dir: &Path, guard: &str) {
     let out = Command::new(env!("CARGO_BIN_EXE_clawdstrike"))
@@ -163,6 +195,7 @@ fn every_template_builds_tests_and_loads() {
         cargo(&dir, &["test"]);
         component(&dir, &guard, &[], "guard");
         validate(&dir, &[&guard]);
+        strict_passes(&dir, &[]);
         // The async example would call its (made-up) service: validating is enough.
         if template != "async-guard" {
             example_denies(&dir, &guard);
@@ -175,7 +208,37 @@ fn every_template_builds_tests_and_loads() {
     component(&dir, "two_rules", &["paths"], "paths");
     component(&dir, "two_rules", &["commands"], "commands");
     validate(&dir, &["two_rules_paths", "two_rules_commands"]);
+    strict_passes(&dir, &[]);
     example_denies(&dir, "two_rules_commands");
+
+    // What --strict refuses: no LICENSE, an unused dependency, a failing test.
+    std::fs::remove_file(dir.join("LICENSE")).unwrap();
+    let cargo_toml = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        cargo_toml.replace("serde_json = \"1\"", "serde_json = \"1\"\nmemchr = \"2\""),
+    )
+    .unwrap();
+    let tests = std::fs::read_to_string(dir.join("tests/guard.rs")).unwrap();
+    std::fs::write(
+        dir.join("tests/guard.rs"),
+        tests.replace(
+            "reason(\"`curl` may not be run\")",
+            "reason(\"`curl` is fine\")",
+        ),
+    )
+    .unwrap();
+    let (code, findings) = strict(&dir, &[]);
+    assert_eq!(code, 2, "{findings:#?}");
+    assert_eq!(findings["readme"]["ok"], true);
+    assert_eq!(findings["license"]["ok"], false, "{findings:#?}");
+    let deps = findings["dependencies"]["message"].as_str().unwrap();
+    assert!(deps.contains("never used: memchr"), "{deps}");
+    let tests = findings["tests"]["message"].as_str().unwrap();
+    assert!(tests.contains("`cargo test` failed"), "{tests}");
+    // Without running them, the tests only need to exist.
+    let (_, findings) = strict(&dir, &["--no-run-tests"]);
+    assert_eq!(findings["tests"]["ok"], true, "{findings:#?}");
 }
 
 /// `npm` offline in `dir`: the SDK is a `file:` link to this checkout's, whose own
@@ -251,6 +314,12 @@ fn every_typescript_template_builds_tests_and_loads() {
         npm(&dir, &["run", "build"]);
         npm(&dir, &["test"]);
         validate(&dir, &guards);
+        // npm test ran twice already; --strict runs it once more for one template.
+        if template == "basic" {
+            strict_passes(&dir, &[]);
+        } else {
+            strict_passes(&dir, &["--no-run-tests"]);
+        }
         if let Some(guard) = denies {
             example_denies(&dir, guard);
         }

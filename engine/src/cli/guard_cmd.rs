@@ -105,6 +105,14 @@ pub struct ValidateArgs {
     /// Print a JSON summary instead of text.
     #[arg(long)]
     json: bool,
+    /// Also require what a published package needs: a README, a CHANGELOG, a LICENSE
+    /// (and a license in the manifest), tests that pass (`cargo test` or `npm test` is
+    /// run), and no declared dependency left unused.
+    #[arg(long)]
+    strict: bool,
+    /// With --strict: check that tests exist, without running them.
+    #[arg(long, requires = "strict")]
+    no_run_tests: bool,
     #[command(flatten)]
     policy_args: PolicyArgs,
 }
@@ -178,16 +186,35 @@ fn validate(args: ValidateArgs) -> i32 {
             })
         })
         .collect();
+    let strict = if args.strict {
+        let dir = if args.path.is_dir() {
+            args.path.clone()
+        } else {
+            args.path
+                .parent()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_default()
+        };
+        super::guard_strict::check(&dir, manifest.license.as_deref(), !args.no_run_tests)
+    } else {
+        Vec::new()
+    };
+    let strict_ok = strict.iter().all(|f| f.ok);
     if args.json {
-        println!(
-            "{}",
-            json!({
-                "ok": true,
-                "package": manifest.name,
-                "capabilities": manifest.capabilities.to_json_value(),
-                "guards": summary,
-            })
-        );
+        let mut out = json!({
+            "ok": strict_ok,
+            "package": manifest.name,
+            "capabilities": manifest.capabilities.to_json_value(),
+            "guards": summary,
+        });
+        if args.strict {
+            out["strict"] = strict
+                .iter()
+                .map(|f| f.to_json())
+                .collect::<Vec<_>>()
+                .into();
+        }
+        println!("{out}");
     } else {
         println!("ok: package `{}`", manifest.name);
         for g in &guards {
@@ -207,6 +234,19 @@ fn validate(args: ValidateArgs) -> i32 {
             );
         }
         println!("  capabilities: {}", manifest.capabilities.to_json_value());
+        for f in &strict {
+            let mark = if f.ok { "ok" } else { "problem" };
+            println!("  strict {}: {mark}: {}", f.check, f.message);
+        }
+        if !strict_ok {
+            eprintln!(
+                "error: --strict: {} problem(s)",
+                strict.iter().filter(|f| !f.ok).count()
+            );
+        }
+    }
+    if !strict_ok {
+        return EXIT_BAD_INPUT;
     }
     EXIT_OK
 }

@@ -65,7 +65,7 @@ const MULTI: &str = "protected paths and blocked commands.";
 const LANGUAGES: &[Language] = &[
     Language {
         name: "rust",
-        common: files!("rust/common": "Cargo.toml", "CHANGELOG.md", "README.md", "gitignore"),
+        common: files!("rust/common": "Cargo.toml", "CHANGELOG.md", "README.md", "gitignore", "../../LICENSE"),
         templates: &[
             Template {
                 name: "basic",
@@ -92,7 +92,7 @@ const LANGUAGES: &[Language] = &[
     },
     Language {
         name: "typescript",
-        common: files!("typescript/common": "package.json", "CHANGELOG.md", "README.md", "gitignore"),
+        common: files!("typescript/common": "package.json", "CHANGELOG.md", "README.md", "gitignore", "../../LICENSE"),
         templates: &[
             Template {
                 name: "basic",
@@ -283,10 +283,11 @@ fn scaffold(args: &NewArgs) -> Result<Vec<String>, String> {
     files.extend(template.files.iter().copied());
     let mut written = Vec::new();
     for (path, text) in files {
-        let target = if path == "gitignore" {
-            ".gitignore"
-        } else {
-            path
+        let target = match path {
+            "gitignore" => ".gitignore",
+            // The Apache-2.0 text the manifests' `license` names, shared by every template.
+            "../../LICENSE" => "LICENSE",
+            other => other,
         };
         let full = args.dir.join(target);
         if let Some(parent) = full.parent() {
