@@ -28,6 +28,7 @@ pub mod external;
 pub mod guard_table;
 pub mod guards;
 pub mod normalize;
+pub mod pack;
 pub mod plugin;
 pub mod policy;
 pub mod policy_test;

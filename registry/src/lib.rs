@@ -23,7 +23,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod metrics;
-pub mod pack;
+pub use clawdstrike_engine::pack;
 pub mod publish;
 pub mod readme;
 pub mod seed;

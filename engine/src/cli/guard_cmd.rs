@@ -39,6 +39,8 @@ pub enum GuardCommand {
     /// Start a guard package from a template: source, tests, manifest, README and an
     /// example policy, ready for `cargo test`.
     New(super::guard_new::NewArgs),
+    /// Pack a package directory and upload it to a registry with a publish token.
+    Publish(super::guard_publish::PublishArgs),
     /// Show a registry package: latest version, trust tier, versions (yanked and deprecated
     /// marked), capabilities, engine range, repository and license.
     Info(InfoArgs),
@@ -123,6 +125,7 @@ pub fn run(command: GuardCommand) -> i32 {
         GuardCommand::Validate(args) => validate(args),
         GuardCommand::Dev(args) => super::guard_dev::run(args),
         GuardCommand::New(args) => super::guard_new::run(args),
+        GuardCommand::Publish(args) => super::guard_publish::run(args),
         GuardCommand::Info(args) => info(args),
         GuardCommand::Fetch(args) => fetch(args),
         GuardCommand::Keys(args) => keys(args),

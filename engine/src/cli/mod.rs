@@ -8,6 +8,7 @@ mod daemon_cmd;
 mod guard_cmd;
 mod guard_dev;
 mod guard_new;
+mod guard_publish;
 mod guard_strict;
 mod output;
 mod policy_cmd;

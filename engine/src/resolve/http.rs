@@ -156,6 +156,44 @@ impl Http {
     }
 }
 
+impl Http {
+    /// POST `body` to `url` with a bearer `token`; the response body (at most 64 KiB) of
+    /// a 2xx answer, else the status and the problem's detail.
+    pub fn post(
+        &self,
+        url: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, HttpError> {
+        let client = if url_is_loopback(url) {
+            &self.direct
+        } else {
+            &self.proxied
+        };
+        let mut response = client
+            .post(url)
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .header("accept", "application/json")
+            .timeout(timeout)
+            .body(body)
+            .send()
+            .map_err(|e| HttpError::Transport(describe(&e)))?;
+        let status = response.status();
+        let mut answer = Vec::new();
+        (&mut response)
+            .take(64 * 1024)
+            .read_to_end(&mut answer)
+            .map_err(|e| HttpError::Body(e.to_string()))?;
+        if !status.is_success() {
+            return Err(HttpError::Status(status.as_u16(), problem_detail(&answer)));
+        }
+        Ok(answer)
+    }
+}
+
 fn is_timeout(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::TimedOut
 }

@@ -13,6 +13,7 @@ mod client;
 pub mod config;
 mod error;
 pub mod http;
+pub mod publish;
 pub mod range;
 
 pub use client::{

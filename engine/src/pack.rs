@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clawdstrike_engine::plugin::manifest::PluginManifest;
+use crate::plugin::manifest::PluginManifest;
 use flate2::write::GzEncoder;
 
 /// A directory that cannot be packed.
