@@ -10,7 +10,7 @@ conns=${2:-64}
 target_dir=${CARGO_TARGET_DIR:-target}
 die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 command -v wrk >/dev/null || apt-get install -y wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
-cargo build --locked --release -p clawdstrike-engine --bin clawdstrike >&2 || die "cannot build clawdstrike"
+cargo build --locked --release -p clawdstrike-cli --bin clawdstrike >&2 || die "cannot build clawdstrike"
 work=$(mktemp -d /tmp/clawdstrike-daemon-bench.XXXXXX)
 pid=
 trap '[[ -n $pid ]] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT

@@ -61,12 +61,15 @@ step "unit, integration and doc tests (example guards natively and in the sandbo
 cargo build --locked --bins || die "cannot build the binaries the end-to-end tests run"
 cargo test --workspace --all-features --locked --no-fail-fast || die "tests failed"
 
+step "the embedding example (an agent runtime embedding the engine) builds and decides as documented"
+cargo run --locked -q -p embedding-example || die "the embedding example failed (examples/embedding)"
+
 step "TypeScript SDK and TypeScript guard tests"
 npm test --workspaces --if-present || die "TypeScript tests failed"
 
 if [[ $quick == 0 ]]; then
   step "tutorials, executed step by step"
-  cargo build --locked -p clawdstrike-engine --bin clawdstrike || die "cannot build the clawdstrike CLI"
+  cargo build --locked -p clawdstrike-cli --bin clawdstrike || die "cannot build the clawdstrike CLI"
   # The tutorials build in temp dirs; sharing the target dir reuses the compiled SDK.
   export CARGO_TARGET_DIR="$target_dir" CLAWDSTRIKE_BIN="$target_dir/debug/clawdstrike" \
     CLAWDSTRIKE_TUTORIAL_REQUIRE_ENGINE=1

@@ -15,13 +15,14 @@ use crate::external::integrations;
 use crate::external::runtime::AsyncRuntime;
 use crate::external::slot::{AsyncPlaceholder, AsyncSlot, Finished};
 use crate::guard_table::{GuardId, GuardRun, GuardTable, Outcome};
-use crate::guards::{jailbreak, Guard, GuardBuildError, GuardConfig};
+use crate::guards::builtin::{self, PolicyPaths};
+use crate::guards::Guard;
 use crate::plugin::manifest::{TrustOverride, TrustTier};
 use crate::plugin::{PackageRequest, PluginHost, WasmGuard};
 use crate::policy::model::{CustomGuardSpec, GuardsSection, PackageGuardSpec, PathGuardSpec};
 use crate::policy::{Policy, PolicyError, Problem, Settings};
 use crate::resilience::{AsyncConfig, ExecutionMode};
-use crate::resolve::{ClientConfig, PackageQuery, RegistryClient};
+use crate::resolve::{PackageQuery, RegistryClient};
 
 /// Errors building an engine are policy errors, each located.
 pub type EngineError = PolicyError;
@@ -42,109 +43,112 @@ pub struct Engine {
     runtime: Option<Arc<AsyncRuntime>>,
 }
 
-/// How an engine is built beyond its policy.
-#[derive(Debug, Clone, Default)]
-pub struct EngineOptions {
-    /// The WebAssembly host for `guards.custom` `path:` entries. When `None` and the
-    /// policy has such entries, the process-wide [`PluginHost::shared`] is used.
-    pub plugins: Option<PluginHost>,
+/// Builds an [`Engine`] from a policy and what the embedder supplies: the WebAssembly
+/// host that runs `guards.custom` `path:` and `package:` guards, the registry client that
+/// resolves `package:` guards, an audit log.
+///
+/// Nothing is discovered behind the caller's back: the builder reads no environment
+/// variable and starts no process-wide host. Where a policy has WebAssembly guards and no
+/// host was given, the engine gets a host of its own with [`HostOptions::default`] (no
+/// compiled-component cache, no secrets); where it has `package:` guards and no registry
+/// client was given, building fails at that entry. The `clawdstrike` CLI discovers the
+/// client configuration (`clawdstrike.yaml`), the cache directories and the secrets, and
+/// passes them in.
+///
+/// ```
+/// use clawdstrike_engine::{Engine, Policy, PolicyEvent, Status};
+///
+/// let policy = Policy::from_yaml("version: \"1.2.0\"\nextends: strict\n").unwrap();
+/// let engine = Engine::builder(&policy).build().unwrap();
+/// let decision = engine.check(&PolicyEvent::file_read("e1", "/etc/shadow"));
+/// assert_eq!(decision.status, Status::Deny);
+/// ```
+#[derive(Debug)]
+pub struct EngineBuilder<'p> {
+    policy: &'p Policy,
+    plugins: Option<PluginHost>,
+    registry: Option<RegistryClient>,
+    audit: Option<Arc<AuditLog>>,
+}
+
+impl EngineBuilder<'_> {
+    /// The WebAssembly host for `path:` and `package:` guards (share one host between the
+    /// engines of a process: it holds the compiled components).
+    pub fn plugin_host(mut self, host: PluginHost) -> Self {
+        self.plugins = Some(host);
+        self
+    }
+
+    /// The registry client that resolves, fetches and verifies `package:` guards.
+    pub fn registry(mut self, client: RegistryClient) -> Self {
+        self.registry = Some(client);
+        self
+    }
+
+    /// Record every decision, external call and background result in `audit`.
+    pub fn audit(mut self, audit: Arc<AuditLog>) -> Self {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// Build the engine. Every problem of the policy is reported, each located.
+    pub fn build(self) -> Result<Engine, EngineError> {
+        let engine = Engine::build(self.policy, self.plugins, self.registry)?;
+        Ok(match self.audit {
+            Some(audit) => engine.with_audit(audit),
+            None => engine,
+        })
+    }
 }
 
 impl Engine {
-    /// Build from an effective policy. Every problem is reported, located.
+    /// A builder for an engine deciding by `policy` (an effective policy: loaded,
+    /// extended, merged).
+    pub fn builder(policy: &Policy) -> EngineBuilder<'_> {
+        EngineBuilder {
+            policy,
+            plugins: None,
+            registry: None,
+            audit: None,
+        }
+    }
+
+    /// Build from an effective policy with nothing else supplied: see [`EngineBuilder`].
     pub fn new(policy: &Policy) -> Result<Self, EngineError> {
-        Self::with_options(policy, EngineOptions::default())
-    }
-
-    /// Build from an effective policy with options (a configured plugin host).
-    ///
-    /// `guards.custom` `package:` entries are resolved with a registry client made from the
-    /// client configuration found by [`ClientConfig::discover`] (`$CLAWDSTRIKE_CONFIG`,
-    /// else `clawdstrike.yaml` next to the policy; placeholders from the environment); use
-    /// [`with_registry`](Self::with_registry) to pass one.
-    pub fn with_options(policy: &Policy, options: EngineOptions) -> Result<Self, EngineError> {
-        Self::build(policy, options, None)
-    }
-
-    /// Build with options and the registry client for `guards.custom` `package:` entries.
-    pub fn with_registry(
-        policy: &Policy,
-        options: EngineOptions,
-        registry: RegistryClient,
-    ) -> Result<Self, EngineError> {
-        Self::build(policy, options, Some(registry))
+        Self::builder(policy).build()
     }
 
     fn build(
         policy: &Policy,
-        options: EngineOptions,
-        mut registry: Option<RegistryClient>,
+        mut plugins: Option<PluginHost>,
+        registry: Option<RegistryClient>,
     ) -> Result<Self, EngineError> {
         let guards = &policy.file.guards;
-        let mut plugins = options.plugins;
         let mut problems = Vec::new();
         let mut table = GuardTable::new();
         let mut direct = Vec::new();
         let mut asyncs: Vec<(GuardId, Arc<AsyncSlot>)> = Vec::new();
 
-        let mut add = |built: Result<Option<Box<dyn Guard>>, GuardBuildError>,
-                       aliases: &[&str],
-                       table: &mut GuardTable,
-                       problems: &mut Vec<Problem>| match built {
-            Ok(Some(guard)) => direct.push(table.insert_top_level(Arc::from(guard), aliases)),
-            Ok(None) => {}
-            Err(e) => problems.push(policy.problem(
-                &format!("guards.{}.{}", e.guard, e.field),
-                e.message.clone(),
-            )),
+        // The built-in guards, in the order of the one list (guards::builtin). One
+        // compiled forbidden-path list serves `forbidden_path` and the path arguments of
+        // `shell_command`.
+        let paths = PolicyPaths::new(&guards.forbidden_path);
+        let mut builtins = builtin::TopLevel {
+            paths: &paths,
+            out: Vec::new(),
+            errors: Vec::new(),
         };
-        // One compiled forbidden-path list serves `forbidden_path` and the path arguments
-        // of `shell_command` (guards::builtin).
-        let paths = crate::guards::builtin::PolicyPaths::new(&guards.forbidden_path);
-        add(paths.forbidden_path_guard(), &[], &mut table, &mut problems);
-        add(
-            build(&guards.path_allowlist),
-            &[],
-            &mut table,
-            &mut problems,
-        );
-        add(
-            build(&guards.egress_allowlist),
-            &[],
-            &mut table,
-            &mut problems,
-        );
-        add(build(&guards.secret_leak), &[], &mut table, &mut problems);
-        add(
-            build(&guards.patch_integrity),
-            &[],
-            &mut table,
-            &mut problems,
-        );
-        add(
-            paths.shell_command(&guards.shell_command),
-            &[],
-            &mut table,
-            &mut problems,
-        );
-        add(build(&guards.mcp_tool), &[], &mut table, &mut problems);
-        add(
-            build(&guards.prompt_injection),
-            &[],
-            &mut table,
-            &mut problems,
-        );
-        add(
-            build(&guards.jailbreak),
-            &[jailbreak::NAME],
-            &mut table,
-            &mut problems,
-        );
+        guards.visit_builtins(&mut builtins);
+        for (guard, section) in builtins.out {
+            direct.push(table.insert_top_level(Arc::from(guard), &[section]));
+        }
+        for e in builtins.errors {
+            problems.push(policy.problem(&format!("guards.{}.{}", e.guard, e.field), e.message));
+        }
 
-        // Path guards by name, for composition operands that give them their own config.
-        let mut path_guards: HashMap<String, (String, &PathGuardSpec)> = HashMap::new();
-        // Registry packages by guard name, for the same purpose.
-        let mut package_guards: HashMap<String, LoadedPackage> = HashMap::new();
+        // WebAssembly packages by guard name, for composition operands that give a guard
+        // its own config (another instance, loaded from the same package).
+        let mut wasm_packages: HashMap<String, LoadedPackage> = HashMap::new();
         for (i, spec) in guards.custom.iter().enumerate() {
             if !spec.enabled() {
                 continue;
@@ -223,13 +227,27 @@ impl Engine {
                         ),
                     }
                 }
-                CustomGuardSpec::Package(p) => {
-                    match load_package_guards(policy, p, &field, &mut plugins, &mut registry) {
+                CustomGuardSpec::Package(_) | CustomGuardSpec::Path(_) => {
+                    // `path:` and `package:` differ only in where the package is; from
+                    // there both load the same way (load_wasm_package).
+                    let (key, located) = match spec {
+                        CustomGuardSpec::Package(p) => (
+                            "package",
+                            resolve_package(policy, p, &field, registry.as_ref()),
+                        ),
+                        CustomGuardSpec::Path(p) => ("path", Ok(local_package(policy, p))),
+                        CustomGuardSpec::Inline(_) => unreachable!("matched above"),
+                    };
+                    let at = format!("{field}.{key}");
+                    let loaded = located.and_then(|package| {
+                        load_wasm_package(policy, &field, &at, package, &mut plugins)
+                    });
+                    match loaded {
                         Ok((guards, loaded)) => {
                             for guard in guards {
                                 if table.id(guard.name()).is_some() {
                                     problems.push(policy.problem(
-                                        &format!("{field}.package"),
+                                        &at,
                                         format!(
                                             "the package provides a guard named `{}`, but a guard \
                                              with that name already exists",
@@ -238,44 +256,11 @@ impl Engine {
                                     ));
                                     continue;
                                 }
-                                package_guards.insert(guard.name().to_string(), loaded.clone());
+                                wasm_packages.insert(guard.name().to_string(), loaded.clone());
                                 match &async_config {
                                     Some(c) => add_async(
                                         AsyncSlot::wasm(guard, c.clone()),
-                                        &format!("{field}.package"),
-                                        &mut table,
-                                        &mut direct,
-                                        &mut problems,
-                                    ),
-                                    None => {
-                                        direct.push(table.insert_top_level(Arc::new(guard), &[]))
-                                    }
-                                }
-                            }
-                        }
-                        Err(problem) => problems.push(problem),
-                    }
-                }
-                CustomGuardSpec::Path(p) => {
-                    match load_path_guards(policy, p, &field, &mut plugins) {
-                        Ok(guards) => {
-                            for guard in guards {
-                                if table.id(guard.name()).is_some() {
-                                    problems.push(policy.problem(
-                                        &format!("{field}.path"),
-                                        format!(
-                                            "the package provides a guard named `{}`, but a guard \
-                                             with that name already exists",
-                                            guard.name()
-                                        ),
-                                    ));
-                                    continue;
-                                }
-                                path_guards.insert(guard.name().to_string(), (field.clone(), p));
-                                match &async_config {
-                                    Some(c) => add_async(
-                                        AsyncSlot::wasm(guard, c.clone()),
-                                        &format!("{field}.path"),
+                                        &at,
                                         &mut table,
                                         &mut direct,
                                         &mut problems,
@@ -304,16 +289,11 @@ impl Engine {
             }
         }
 
-        let mut make_instance = |name: &str, config: &serde_json::Value| match path_guards.get(name)
-        {
-            Some((field, spec)) => {
-                path_operand_instance(policy, spec, field, name, config, &mut plugins)
-            }
-            None => match package_guards.get(name) {
+        let mut make_instance =
+            |name: &str, config: &serde_json::Value| match wasm_packages.get(name) {
                 Some(loaded) => package_operand_instance(loaded, name, config),
-                None => operand_instance(guards, name, config),
-            },
-        };
+                None => operand_instance(guards, &paths, name, config),
+            };
         let rules = match RuleSet::compile(&guards.composition, &mut table, &mut make_instance) {
             Ok(rules) => rules,
             Err(errors) => {
@@ -679,86 +659,27 @@ fn joined(result: Result<Finished, tokio::task::JoinError>) -> Outcome {
     }
 }
 
-fn build<C: GuardConfig>(section: &Option<C>) -> Result<Option<Box<dyn Guard>>, GuardBuildError> {
-    let config = section.clone().unwrap_or_default();
-    if !config.enabled() {
-        return Ok(None);
-    }
-    config.build().map(Some)
-}
-
-/// A guard instance for a composition operand with its own `config`: the policy's
-/// effective config for that guard, deep-merged with the operand's.
+/// A built-in guard's instance for a composition operand with its own `config`: the
+/// policy's effective config for that guard, deep-merged with the operand's.
 fn operand_instance(
     guards: &GuardsSection,
+    paths: &PolicyPaths,
     name: &str,
     config: &serde_json::Value,
 ) -> Result<Arc<dyn Guard>, String> {
-    fn with<C: GuardConfig>(
-        base: &Option<C>,
-        config: &serde_json::Value,
-    ) -> Result<Arc<dyn Guard>, String> {
-        let child: C = serde_json::from_value(config.clone())
-            .map_err(|e| format!("invalid config for `{}`: {e}", C::NAME))?;
-        let merged = base.clone().unwrap_or_default().merge_with(&child);
-        merged
-            .build()
-            .map(Arc::from)
-            .map_err(|e| format!("config.{}: {}", e.field, e.message))
-    }
-    use crate::guards::*;
-    match name {
-        forbidden_path::NAME => with(&guards.forbidden_path, config),
-        path_allowlist::NAME => with(&guards.path_allowlist, config),
-        egress_allowlist::NAME => with(&guards.egress_allowlist, config),
-        secret_leak::NAME => with(&guards.secret_leak, config),
-        patch_integrity::NAME => with(&guards.patch_integrity, config),
-        // Path arguments are checked against the policy's forbidden paths, as for the
-        // policy's own `shell_command`.
-        shell_command::NAME => {
-            let child: shell_command::ShellCommandConfig =
-                serde_json::from_value(config.clone())
-                    .map_err(|e| format!("invalid config for `{}`: {e}", shell_command::NAME))?;
-            let merged = guards
-                .shell_command
-                .clone()
-                .unwrap_or_default()
-                .merge_with(&child);
-            builtin::PolicyPaths::new(&guards.forbidden_path)
-                .shell_command_guard(&merged)
-                .map(Arc::from)
-                .map_err(|e| format!("config.{}: {}", e.field, e.message))
-        }
-        mcp_tool::NAME => with(&guards.mcp_tool, config),
-        prompt_injection::NAME => with(&guards.prompt_injection, config),
-        jailbreak::NAME | jailbreak::GUARD_NAME => with(&guards.jailbreak, config),
-        other => Err(format!(
-            "`config` on an operand is supported for built-in and `path:` guards; `{other}` is neither"
+    let mut operand = builtin::Operand {
+        name,
+        config,
+        paths,
+        result: None,
+    };
+    guards.visit_builtins(&mut operand);
+    match operand.result {
+        Some(built) => built.map(Arc::from),
+        None => Err(format!(
+            "`config` on an operand is supported for built-in and WebAssembly guards; `{name}` is neither"
         )),
     }
-}
-
-/// A separate instance of a path guard for a composition operand with its own `config`:
-/// the entry's config deep-merged with the operand's, loaded from the same package.
-fn path_operand_instance(
-    policy: &Policy,
-    spec: &PathGuardSpec,
-    field: &str,
-    name: &str,
-    config: &serde_json::Value,
-    plugins: &mut Option<PluginHost>,
-) -> Result<Arc<dyn Guard>, String> {
-    let base = spec.config.clone().unwrap_or_else(|| serde_json::json!({}));
-    let operand = PathGuardSpec {
-        config: Some(merge_config(&base, config)),
-        ..spec.clone()
-    };
-    let guards = load_path_guards(policy, &operand, field, plugins).map_err(|p| p.message)?;
-    guards
-        .into_iter()
-        .find(|g| g.name() == name)
-        .map(|g| Arc::new(g) as Arc<dyn Guard>)
-        .ok_or_else(|| format!("the package no longer provides `{name}`"))
 }
 
 /// Deep-merge JSON configuration: objects merge key by key, anything else is replaced.
@@ -779,58 +700,75 @@ fn merge_config(base: &serde_json::Value, child: &serde_json::Value) -> serde_js
     }
 }
 
-/// Load the guards of a `guards.custom` `path:` entry, or say (located) why not.
-fn load_path_guards(
+/// Where a `guards.custom` WebAssembly entry's package is, and what it is entitled to.
+struct LocatedPackage<'a> {
+    /// The package directory.
+    dir: std::path::PathBuf,
+    /// The entry's `config`.
+    config: Option<&'a serde_json::Value>,
+    /// The entry's `trust_override`, as written.
+    trust_override: Option<&'a serde_json::Value>,
+    /// The tier a registry signed; `None` for a local package (community unless the
+    /// policy grants more).
+    signed_tier: Option<TrustTier>,
+    /// How errors name it (`@acme/secrets@1.2.0 from registry acme: `), or nothing.
+    prefix: String,
+}
+
+/// A `path:` entry: a directory relative to the policy file.
+fn local_package<'a>(policy: &Policy, spec: &'a PathGuardSpec) -> LocatedPackage<'a> {
+    LocatedPackage {
+        dir: policy.source.dir().join(&spec.path),
+        config: spec.config.as_ref(),
+        trust_override: spec.trust_override.as_ref(),
+        signed_tier: None,
+        prefix: String::new(),
+    }
+}
+
+/// A `package:` entry: resolved, fetched and verified (crate::resolve) into the package
+/// cache with the registry client the engine was given.
+fn resolve_package<'a>(
     policy: &Policy,
-    spec: &PathGuardSpec,
+    spec: &'a PackageGuardSpec,
     field: &str,
-    plugins: &mut Option<PluginHost>,
-) -> Result<Vec<WasmGuard>, Problem> {
-    let trust_override = match &spec.trust_override {
-        None => None,
-        Some(value) => Some(
-            serde_json::from_value::<TrustOverride>(value.clone())
-                .map_err(|e| policy.problem(&format!("{field}.trust_override"), e.to_string()))?,
+    registry: Option<&RegistryClient>,
+) -> Result<LocatedPackage<'a>, Problem> {
+    let at = format!("{field}.package");
+    let client = registry.ok_or_else(|| {
+        policy.problem(
+            &at,
+            format!(
+                "`{}` comes from a registry, and this engine has no registry client \
+                 (the clawdstrike CLI reads clawdstrike.yaml; an embedder passes one with \
+                 EngineBuilder::registry)",
+                spec.package
+            ),
+        )
+    })?;
+    let query = PackageQuery {
+        name: spec.package.clone(),
+        ecosystem: spec.registry,
+        range: spec.version.clone().unwrap_or_else(|| "*".to_string()),
+        integrity: spec.integrity.clone(),
+    };
+    let fetched = client
+        .fetch(&query)
+        .map_err(|e| policy.problem(&at, e.to_string()))?;
+    Ok(LocatedPackage {
+        signed_tier: Some(fetched.trust_tier()),
+        prefix: format!(
+            "{}@{} from registry {}: ",
+            spec.package, fetched.version, fetched.registry
         ),
-    };
-    let host = match plugins {
-        Some(host) => host.clone(),
-        None => {
-            let host = PluginHost::shared()
-                .map_err(|e| policy.problem(&format!("{field}.path"), e.to_string()))?;
-            *plugins = Some(host.clone());
-            host
-        }
-    };
-    let path = policy.source.dir().join(&spec.path);
-    let empty = serde_json::Value::Object(Default::default());
-    // A local package is entitled to what the policy grants it, community by default.
-    let entitled = trust_override
-        .as_ref()
-        .and_then(|t| t.max_trust_tier)
-        .unwrap_or(TrustTier::Community);
-    host.load(PackageRequest {
-        path: &path,
-        config: spec.config.as_ref().unwrap_or(&empty),
-        trust_override: trust_override.as_ref(),
-        entitled,
-    })
-    .map_err(|e| {
-        let at = match e {
-            crate::plugin::PluginError::Config { .. } | crate::plugin::PluginError::Init { .. } => {
-                format!("{field}.config")
-            }
-            crate::plugin::PluginError::Refused { .. } if spec.trust_override.is_some() => {
-                format!("{field}.trust_override")
-            }
-            _ => format!("{field}.path"),
-        };
-        policy.problem(&at, e.to_string())
+        dir: fetched.dir,
+        config: spec.config.as_ref(),
+        trust_override: spec.trust_override.as_ref(),
     })
 }
 
-/// A registry package as loaded for a `guards.custom` `package:` entry: what a
-/// composition operand needs to load another instance with its own config.
+/// A WebAssembly package as loaded for a `guards.custom` entry: what a composition
+/// operand needs to load another instance with its own config.
 #[derive(Debug, Clone)]
 struct LoadedPackage {
     host: PluginHost,
@@ -840,101 +778,66 @@ struct LoadedPackage {
     entitled: TrustTier,
 }
 
-/// Resolve, fetch and verify a `guards.custom` `package:` entry (crate::resolve), then load
-/// its guards from the verified copy in the package cache, entitled to the tier the
-/// registry signed (capped by `trust_override.max_trust_tier`). Errors point at the
-/// entry's `package` field (`config` / `trust_override` when those are the cause).
-fn load_package_guards(
+/// Load the guards of a located package, entitled to the tier its registry signed (a
+/// local package: community), capped by `trust_override.max_trust_tier`. Errors point at
+/// `at` (the entry's `path` or `package`), or at `config` / `trust_override` when those
+/// are the cause.
+fn load_wasm_package(
     policy: &Policy,
-    spec: &PackageGuardSpec,
     field: &str,
+    at: &str,
+    package: LocatedPackage<'_>,
     plugins: &mut Option<PluginHost>,
-    registry: &mut Option<RegistryClient>,
 ) -> Result<(Vec<WasmGuard>, LoadedPackage), Problem> {
-    let at_package = format!("{field}.package");
-    let trust_override = match &spec.trust_override {
+    let trust_override = match package.trust_override {
         None => None,
         Some(value) => Some(
             serde_json::from_value::<TrustOverride>(value.clone())
                 .map_err(|e| policy.problem(&format!("{field}.trust_override"), e.to_string()))?,
         ),
     };
-    let client = match registry {
-        Some(client) => client.clone(),
-        None => {
-            let policy_dir = match &policy.source {
-                crate::policy::Source::File(_) => Some(policy.base_dir()),
-                _ => None,
-            };
-            let config = ClientConfig::discover(
-                None,
-                policy_dir.as_deref(),
-                &crate::policy::placeholders::Resolver::default(),
-            )
-            .map_err(|e| policy.problem(&at_package, format!("client configuration: {e}")))?;
-            let client = RegistryClient::new(config)
-                .map_err(|e| policy.problem(&at_package, e.to_string()))?;
-            *registry = Some(client.clone());
-            client
-        }
+    let ceiling = trust_override.as_ref().and_then(|t| t.max_trust_tier);
+    let entitled = match (package.signed_tier, ceiling) {
+        (Some(signed), Some(ceiling)) => signed.min(ceiling),
+        (Some(signed), None) => signed,
+        (None, ceiling) => ceiling.unwrap_or(TrustTier::Community),
     };
-    let query = PackageQuery {
-        name: spec.package.clone(),
-        ecosystem: spec.registry,
-        range: spec.version.clone().unwrap_or_else(|| "*".to_string()),
-        integrity: spec.integrity.clone(),
-    };
-    let fetched = client
-        .fetch(&query)
-        .map_err(|e| policy.problem(&at_package, e.to_string()))?;
     let host = match plugins {
         Some(host) => host.clone(),
         None => {
-            let host =
-                PluginHost::shared().map_err(|e| policy.problem(&at_package, e.to_string()))?;
+            let host = PluginHost::new(crate::plugin::HostOptions::default())
+                .map_err(|e| policy.problem(at, e.to_string()))?;
             *plugins = Some(host.clone());
             host
         }
     };
-    // Entitled to what the registry signed, never more than the policy allows.
-    let signed = fetched.trust_tier();
-    let entitled = match trust_override.as_ref().and_then(|t| t.max_trust_tier) {
-        Some(ceiling) => signed.min(ceiling),
-        None => signed,
-    };
-    let config = spec
+    let config = package
         .config
-        .clone()
+        .cloned()
         .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
     let guards = host
         .load(PackageRequest {
-            path: &fetched.dir,
+            path: &package.dir,
             config: &config,
             trust_override: trust_override.as_ref(),
             entitled,
         })
         .map_err(|e| {
-            let at = match e {
+            let where_ = match e {
                 crate::plugin::PluginError::Config { .. }
                 | crate::plugin::PluginError::Init { .. } => format!("{field}.config"),
-                crate::plugin::PluginError::Refused { .. } if spec.trust_override.is_some() => {
+                crate::plugin::PluginError::Refused { .. } if package.trust_override.is_some() => {
                     format!("{field}.trust_override")
                 }
-                _ => at_package.clone(),
+                _ => at.to_string(),
             };
-            policy.problem(
-                &at,
-                format!(
-                    "{}@{} from registry {}: {e}",
-                    spec.package, fetched.version, fetched.registry
-                ),
-            )
+            policy.problem(&where_, format!("{}{e}", package.prefix))
         })?;
     Ok((
         guards,
         LoadedPackage {
             host,
-            dir: fetched.dir,
+            dir: package.dir,
             config,
             trust_override,
             entitled,
@@ -942,8 +845,8 @@ fn load_package_guards(
     ))
 }
 
-/// A separate instance of a registry package's guard for a composition operand with its
-/// own `config`, loaded from the same verified directory.
+/// A separate instance of a WebAssembly package's guard for a composition operand with its
+/// own `config` (deep-merged over the entry's), loaded from the same directory.
 fn package_operand_instance(
     loaded: &LoadedPackage,
     name: &str,

@@ -20,25 +20,22 @@
 
 pub mod audit;
 pub mod compose;
-pub mod daemon;
-pub mod decision;
 pub mod engine;
-pub mod event;
 pub mod external;
 pub mod guard_table;
 pub mod guards;
 pub mod normalize;
-pub mod pack;
 pub mod plugin;
 pub mod policy;
-pub mod policy_test;
 pub mod resilience;
 pub mod resolve;
-pub mod signed;
+
+// The shared formats, re-exported so an embedder needs one dependency.
+pub use clawdstrike_formats::{decision, event, signed};
 
 pub use decision::{
     Contribution, ContributionKind, Decision, Severity, Status, TraceEntry, Verdict,
 };
-pub use engine::{Engine, EngineError, EngineOptions};
+pub use engine::{Engine, EngineBuilder, EngineError};
 pub use event::{EventData, EventLimits, EventType, PolicyEvent};
 pub use policy::{Policy, PolicyError};

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clawdstrike_engine::policy::Policy;
-use clawdstrike_engine::{Engine, EngineOptions, PolicyEvent, Status};
+use clawdstrike_engine::{Engine, PolicyEvent, Status};
 use common::guards::{example_wasm, manifest, package};
 use common::http::{Reply, Server};
 use common::plugin_host::{host_with_secrets, Host};
@@ -47,13 +47,10 @@ fn engine(h: &Host, pkg: &tempfile::TempDir, server: &Server, async_block: &str)
     )
     .unwrap();
     let policy = Policy::from_file(&path).unwrap();
-    Engine::with_options(
-        &policy,
-        EngineOptions {
-            plugins: Some(h.host.clone()),
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
+    Engine::builder(&policy)
+        .plugin_host(h.host.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn egress(id: &str, host: &str) -> PolicyEvent {
@@ -228,13 +225,10 @@ fn a_runaway_check_is_stopped_at_timeout_ms() {
         ),
     )
     .unwrap();
-    let engine = Engine::with_options(
-        &Policy::from_file(&path).unwrap(),
-        EngineOptions {
-            plugins: Some(h.host.clone()),
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let engine = Engine::builder(&Policy::from_file(&path).unwrap())
+        .plugin_host(h.host.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
     let d = engine.check(&PolicyEvent::file_write("loop-1", "/tmp/a", "x"));
     let c = d.results.iter().find(|c| c.name == "hostile").unwrap();
     assert_eq!(c.status, Status::Warn, "{c:#?}");

@@ -86,7 +86,7 @@ fn a_well_behaved_guard_allows() {
 }
 
 #[test]
-fn an_infinite_loop_is_stopped_by_fuel() {
+fn an_infinite_loop_is_stopped_at_its_cpu_budget() {
     let h = host();
     let g = load_hostile(&h, "loop", json!({"maxCpuMs": 20}), "community");
     let reason = deny_reason(&g, &file_write("/tmp/a", "x"));
@@ -99,8 +99,8 @@ fn an_infinite_loop_is_stopped_by_fuel() {
 #[test]
 fn an_infinite_loop_is_stopped_at_its_wall_clock_limit() {
     let h = host();
-    // Verified tier: CPU budget (fuel) far above the wall-clock limit, so the epoch
-    // deadline is what stops it.
+    // Verified tier: CPU budget far above the wall-clock limit, so the wall clock is what
+    // stops it.
     let wall = 100u64;
     let g = load_hostile(
         &h,

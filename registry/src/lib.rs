@@ -23,7 +23,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod metrics;
-pub use clawdstrike_engine::pack;
+pub use clawdstrike_formats::pack;
 pub mod publish;
 pub mod readme;
 pub mod seed;

@@ -3,11 +3,10 @@
 //! a row never points at nothing. Used by `POST /api/v1/guards` and by seeding.
 
 use bytes::Bytes;
-use clawdstrike_engine::plugin::manifest::TrustTier;
-use clawdstrike_engine::signed::{ArchiveRef, ComponentRef, ScanSummary};
+use clawdstrike_formats::api::Published;
+use clawdstrike_formats::manifest::TrustTier;
+use clawdstrike_formats::signed::{ArchiveRef, ComponentRef, ScanSummary};
 use clawdstrike_scanner::{ArchiveKind, Package};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::auth::{Action, Caller};
 use crate::blob::BlobKey;
@@ -30,22 +29,6 @@ pub const CATEGORIES: [&str; 8] = [
     "composition",
     "other",
 ];
-
-/// The answer to a publish.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Published {
-    /// Package name.
-    pub name: String,
-    /// Version.
-    pub version: String,
-    /// Tier assigned.
-    pub trust_tier: String,
-    /// Where the signed manifest is served.
-    pub manifest_url: String,
-    /// Where the archive is served.
-    pub artifact_url: String,
-}
 
 /// Who is publishing.
 pub enum Publishing<'a> {
@@ -189,9 +172,7 @@ async fn publish_inner(
             &report,
         ),
     };
-    let summary: ScanSummary = serde_json::to_value(report.summary())
-        .and_then(serde_json::from_value)
-        .map_err(|e| ApiError::Internal(format!("scan summary: {e}")))?;
+    let summary: ScanSummary = report.summary();
 
     // Blobs first: archive, components, then the signed manifest naming them.
     let archive_key = BlobKey::from_sha256_hex(&package.archive.sha256)?;
@@ -400,7 +381,7 @@ fn decide_tier(
     let critical = report
         .findings
         .iter()
-        .any(|f| f.severity == clawdstrike_scanner::Severity::Critical);
+        .any(|f| f.severity == clawdstrike_formats::decision::Severity::Critical);
     if !report.passed || critical {
         return TrustTier::Community;
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use bytes::Bytes;
-use clawdstrike_engine::plugin::manifest::TrustTier;
+use clawdstrike_formats::manifest::TrustTier;
 use serde::Deserialize;
 
 use crate::db::publishers::Role;

@@ -6,7 +6,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{header, Method, StatusCode};
 use chrono::Utc;
-use clawdstrike_engine::signed::{self, TrustedKey};
+use clawdstrike_formats::signed::{self, TrustedKey};
 use clawdstrike_registry::db::publishers::Role;
 use support::app::{packed_example, repo_root, Blobs, Database, TestApp};
 
@@ -56,7 +56,7 @@ fn pinned_keys(keys: &serde_json::Value) -> Vec<TrustedKey> {
 /// An npm-style package built from the ACME guard's component, under another name.
 fn npm_package(name: &str, version: &str) -> Vec<u8> {
     let acme = repo_root().join("examples/guards/acme-secrets");
-    let loaded = clawdstrike_engine::plugin::manifest::PluginManifest::load(&acme).unwrap();
+    let loaded = clawdstrike_formats::manifest::PluginManifest::load(&acme).unwrap();
     let mut manifest = loaded.manifest.to_json_value();
     manifest["name"] = serde_json::json!(name);
     let wasm = std::fs::read(acme.join("dist/guard.wasm")).expect("run scripts/build-guards.sh");

@@ -3,7 +3,7 @@
 //! [`check_component`] validates the bytes with `wasmparser` (the version wasmtime 48 is
 //! built on, with its default features, which include the component model), refuses a core
 //! module, lists the component's top-level imports and exports, refuses an import the
-//! engine would refuse at load ([`clawdstrike_engine::plugin::imports::disallowed`]), and
+//! engine would refuse at load ([`clawdstrike_formats::imports::disallowed`]), and
 //! requires the exports of the `clawdstrike:guard/guard@1.0.0` world: the functions
 //! `describe`, `init` and `check`. For every imported instance it also lists the names of
 //! the functions the component imports from it — `wit-component` only keeps the functions
@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use clawdstrike_engine::plugin::imports;
+use clawdstrike_formats::imports;
 use wasmparser::component_types::ComponentEntityType;
 use wasmparser::{
     ComponentExternalKind, ComponentTypeRef, Encoding, KnownCustom, Parser, Payload, TypeBounds,

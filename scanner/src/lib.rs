@@ -46,6 +46,4 @@ pub use package::{
     archive_file_name, read_package, ArchiveInfo, ArchiveKind, Component, Package, PackageError,
     PackageMetadata,
 };
-pub use scan::{
-    scan, Finding, Rule, ScanReport, ScanSummary, Severity, SeverityCounts, RULES, SCANNER_VERSION,
-};
+pub use scan::{scan, Finding, Rule, ScanReport, RULES, SCANNER_VERSION};

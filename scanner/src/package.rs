@@ -9,9 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use base64::Engine as _;
-use clawdstrike_engine::plugin::manifest::{
-    ManifestError, PluginManifest, JSON_MANIFEST, TOML_MANIFEST,
-};
+use clawdstrike_formats::manifest::{ManifestError, PluginManifest, JSON_MANIFEST, TOML_MANIFEST};
 use serde_json::Value;
 use sha2::{Digest, Sha256, Sha512};
 

@@ -23,11 +23,12 @@
 //! `*`) are skipped. At most [`MAX_FINDINGS_PER_FILE_RULE`] findings per file and rule are
 //! listed, then one finding counts the rest.
 
-use clawdstrike_engine::plugin::imports;
-use clawdstrike_engine::plugin::manifest::{
-    NetworkCapability, PathAccess, SecretsCapability, TrustTier,
-};
+use clawdstrike_formats::imports;
+use clawdstrike_formats::manifest::{NetworkCapability, PathAccess, SecretsCapability, TrustTier};
 use serde::Serialize;
+
+use clawdstrike_formats::decision::Severity;
+use clawdstrike_formats::signed::{FindingCounts, ScanSummary};
 
 use crate::package::{ArchiveKind, Package};
 
@@ -36,32 +37,6 @@ pub const SCANNER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Findings listed per file and rule before the rest are counted in one.
 pub const MAX_FINDINGS_PER_FILE_RULE: usize = 20;
-
-/// How serious a finding is. Ordered low < medium < high < critical.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth knowing.
-    Low,
-    /// A reviewer should look.
-    Medium,
-    /// Fails the scan.
-    High,
-    /// Fails the scan.
-    Critical,
-}
-
-impl Severity {
-    /// `low`, `medium`, `high`, `critical`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
 
 /// One scan rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,36 +227,10 @@ pub struct ScanReport {
     pub findings: Vec<Finding>,
 }
 
-/// Findings by severity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct SeverityCounts {
-    /// Critical findings.
-    pub critical: u32,
-    /// High findings.
-    pub high: u32,
-    /// Medium findings.
-    pub medium: u32,
-    /// Low findings.
-    pub low: u32,
-}
-
-/// The summary that goes into the signed manifest:
-/// `{"scannerVersion","passed","findings":{"critical","high","medium","low"}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScanSummary {
-    /// [`SCANNER_VERSION`].
-    pub scanner_version: String,
-    /// No high or critical finding.
-    pub passed: bool,
-    /// Counts by severity.
-    pub findings: SeverityCounts,
-}
-
 impl ScanReport {
-    /// Counts by severity.
+    /// The summary that goes into the signed manifest: counts by severity.
     pub fn summary(&self) -> ScanSummary {
-        let mut counts = SeverityCounts::default();
+        let mut counts = FindingCounts::default();
         for f in &self.findings {
             let slot = match f.severity {
                 Severity::Critical => &mut counts.critical,
@@ -365,7 +314,7 @@ fn check_tier(package: &Package, out: &mut Vec<Finding>) {
 struct HostFn {
     name: &'static str,
     capability: &'static str,
-    declared: fn(&clawdstrike_engine::plugin::manifest::Capabilities) -> bool,
+    declared: fn(&clawdstrike_formats::manifest::Capabilities) -> bool,
 }
 
 const HOST_FNS: &[HostFn] = &[

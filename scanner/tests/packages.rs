@@ -7,10 +7,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use clawdstrike_engine::plugin::manifest::ManifestError;
-use clawdstrike_scanner::{
-    read_package, scan, ArchiveKind, ComponentError, Limits, PackageError, Severity,
-};
+use clawdstrike_formats::decision::Severity;
+use clawdstrike_formats::manifest::ManifestError;
+use clawdstrike_scanner::{read_package, scan, ArchiveKind, ComponentError, Limits, PackageError};
 use sha2::{Digest, Sha256, Sha512};
 
 use common::{built_wasm, example_crate, manifest_json, npm_package, parity_ts_npm, tgz};

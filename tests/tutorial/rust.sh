@@ -22,7 +22,7 @@ trap 'rm -rf "$root"' EXIT
 
 if [[ "$require_engine" == 1 ]]; then
   # `clawdstrike check` in the tutorial is the engine's CLI from this checkout.
-  (cd "$repo" && cargo build --locked -q -p clawdstrike-engine --bin clawdstrike) \
+  (cd "$repo" && cargo build --locked -q -p clawdstrike-cli --bin clawdstrike) \
     || die "cannot build the clawdstrike CLI"
   export PATH="${CARGO_TARGET_DIR:-$repo/target}/debug:$PATH"
 fi

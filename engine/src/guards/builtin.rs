@@ -1,4 +1,10 @@
-//! Building a policy's built-in guards, compiling what they share only once.
+//! The built-in guards: the one list of them, and building a policy's built-in guards,
+//! compiling what they share only once.
+//!
+//! [`for_each_builtin_guard!`] is the list. The policy model's `guards:` section, deep
+//! merging, defaults, building and composition operands all come from it through
+//! [`GuardsSection`](crate::policy::model::GuardsSection)'s generated visitors: adding a
+//! built-in guard is one row there plus the guard's own file.
 //!
 //! `shell_command` checks the path arguments of commands against the forbidden paths. It
 //! uses the policy's own list (the effective `forbidden_path` patterns and exceptions)
@@ -11,6 +17,124 @@ use std::sync::Arc;
 use super::forbidden_path::{self, ForbiddenPathConfig, ForbiddenPathGuard, ForbiddenPaths};
 use super::shell_command::{ShellCommandConfig, ShellCommandGuard};
 use super::{Guard, GuardBuildError, GuardConfig};
+
+/// Every built-in guard, in evaluation order: its `guards:` section (also the guard's
+/// name) and its configuration type, with the section's documentation. Calls `$then!`
+/// with the rows.
+macro_rules! for_each_builtin_guard {
+    ($then:ident) => {
+        $then! {
+            /// Sensitive paths.
+            forbidden_path: $crate::guards::forbidden_path::ForbiddenPathConfig,
+            /// Allowed paths (1.2.0).
+            path_allowlist: $crate::guards::path_allowlist::PathAllowlistConfig,
+            /// Network egress.
+            egress_allowlist: $crate::guards::egress_allowlist::EgressAllowlistConfig,
+            /// Secrets in written content.
+            secret_leak: $crate::guards::secret_leak::SecretLeakConfig,
+            /// Patch size and content.
+            patch_integrity: $crate::guards::patch_integrity::PatchIntegrityConfig,
+            /// Shell commands.
+            shell_command: $crate::guards::shell_command::ShellCommandConfig,
+            /// MCP tools.
+            mcp_tool: $crate::guards::mcp_tool::McpToolConfig,
+            /// Prompt injection in untrusted text.
+            prompt_injection: $crate::guards::prompt_injection::PromptInjectionConfig,
+            /// Jailbreak attempts in user input.
+            jailbreak: $crate::guards::jailbreak::JailbreakConfig,
+        }
+    };
+}
+pub(crate) use for_each_builtin_guard;
+
+/// Something done with each built-in section of a policy, whatever its configuration
+/// type: `GuardsSection::visit_builtins` calls [`visit`](Self::visit) once per row.
+pub(crate) trait VisitSection {
+    /// One section (`None` when the policy does not have it).
+    fn visit<C: GuardConfig>(&mut self, section: &Option<C>);
+}
+
+/// Two policies' sections combined into one, per built-in guard:
+/// `GuardsSection::combine_builtins` calls [`combine`](Self::combine) once per row.
+pub(crate) trait CombineSections {
+    /// The section of the result from `a`'s and `b`'s.
+    fn combine<C: GuardConfig>(&self, a: &Option<C>, b: &Option<C>) -> Option<C>;
+}
+
+/// Build each enabled built-in guard of a policy into `out` (guard, extra names), or say
+/// what is wrong with its section.
+pub(crate) struct TopLevel<'a> {
+    /// The policy's compiled forbidden paths.
+    pub paths: &'a PolicyPaths,
+    /// The guards built, each with the names it answers to.
+    pub out: Vec<(Box<dyn Guard>, &'static str)>,
+    /// What could not be built.
+    pub errors: Vec<GuardBuildError>,
+}
+
+impl VisitSection for TopLevel<'_> {
+    fn visit<C: GuardConfig>(&mut self, section: &Option<C>) {
+        match C::build_in_policy(section, self.paths) {
+            Ok(Some(guard)) => self.out.push((guard, C::NAME)),
+            Ok(None) => {}
+            Err(e) => self.errors.push(e),
+        }
+    }
+}
+
+/// A composition operand's own instance of the built-in guard named `name`: the policy's
+/// effective section deep-merged with the operand's `config`. `result` stays `None` when
+/// no built-in guard has that name.
+pub(crate) struct Operand<'a> {
+    /// The operand's guard name.
+    pub name: &'a str,
+    /// The operand's `config`.
+    pub config: &'a serde_json::Value,
+    /// The policy's compiled forbidden paths.
+    pub paths: &'a PolicyPaths,
+    /// The instance, or why not.
+    pub result: Option<Result<Box<dyn Guard>, String>>,
+}
+
+impl VisitSection for Operand<'_> {
+    fn visit<C: GuardConfig>(&mut self, section: &Option<C>) {
+        if self.result.is_some() || (self.name != C::NAME && !C::ALIASES.contains(&self.name)) {
+            return;
+        }
+        let built = serde_json::from_value::<C>(self.config.clone())
+            .map_err(|e| format!("invalid config for `{}`: {e}", C::NAME))
+            .and_then(|child| {
+                let merged = section.clone().unwrap_or_default().merge_with(&child);
+                C::build_operand(&merged, self.paths)
+                    .map_err(|e| format!("config.{}: {}", e.field, e.message))
+            });
+        self.result = Some(built);
+    }
+}
+
+/// An absent section gets the guard's defaults; a present one is used as written.
+pub(crate) struct Fill;
+
+impl CombineSections for Fill {
+    fn combine<C: GuardConfig>(&self, a: &Option<C>, _: &Option<C>) -> Option<C> {
+        Some(a.clone().unwrap_or_default())
+    }
+}
+
+/// Deep merge (`extends` with `merge_strategy: deep_merge`, SPEC.md §7): `a` is the
+/// base, `b` the extending policy.
+pub(crate) struct DeepMerge;
+
+impl CombineSections for DeepMerge {
+    fn combine<C: GuardConfig>(&self, base: &Option<C>, child: &Option<C>) -> Option<C> {
+        match (base, child) {
+            (Some(b), Some(c)) => Some(b.merge_with(c)),
+            (Some(b), None) => Some(b.clone()),
+            (None, Some(c)) => Some(C::default().merge_with(c)),
+            (None, None) => None,
+        }
+    }
+}
 
 /// A built-in guard built from its policy section: `None` when it is disabled.
 pub type Built = Result<Option<Box<dyn Guard>>, GuardBuildError>;
@@ -93,9 +217,74 @@ impl PolicyPaths {
     }
 }
 
+/// The built-in rulesets, for the guards' tests.
+#[cfg(test)]
+pub(crate) mod test_rulesets {
+    use serde_json::Value;
+
+    /// `(name, parsed YAML)` of every built-in ruleset.
+    pub(crate) fn rulesets() -> Vec<(&'static str, Value)> {
+        [
+            ("default", include_str!("../../rulesets/default.yaml")),
+            ("strict", include_str!("../../rulesets/strict.yaml")),
+            ("ai-agent", include_str!("../../rulesets/ai-agent.yaml")),
+            ("cicd", include_str!("../../rulesets/cicd.yaml")),
+            ("permissive", include_str!("../../rulesets/permissive.yaml")),
+        ]
+        .into_iter()
+        .map(|(n, y)| (n, serde_saphyr::from_str::<Value>(y).expect(n)))
+        .collect()
+    }
+
+    /// The `guards.<name>` section of a ruleset, if present.
+    pub(crate) fn section(doc: &Value, name: &str) -> Option<Value> {
+        doc.get("guards").and_then(|g| g.get(name)).cloned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::model::GuardsSection;
+
+    /// Parse, merge over the defaults and build one section of a ruleset, for each
+    /// built-in guard in the list.
+    struct BuildSections<'a> {
+        ruleset: &'a str,
+        doc: &'a serde_json::Value,
+    }
+
+    impl VisitSection for BuildSections<'_> {
+        fn visit<C: GuardConfig>(&mut self, _: &Option<C>) {
+            let Some(section) = test_rulesets::section(self.doc, C::NAME) else {
+                return;
+            };
+            let config: C = serde_json::from_value(section)
+                .unwrap_or_else(|e| panic!("{}: guards.{}: {e}", self.ruleset, C::NAME));
+            C::default()
+                .merge_with(&config)
+                .build()
+                .unwrap_or_else(|e| panic!("{}: {e}", self.ruleset));
+        }
+    }
+
+    #[test]
+    fn every_ruleset_section_belongs_to_a_builtin_guard_and_builds() {
+        for (ruleset, doc) in test_rulesets::rulesets() {
+            let sections = doc["guards"].as_object().expect("a guards mapping");
+            for name in sections.keys() {
+                assert!(
+                    super::super::BUILTIN_GUARDS.contains(&name.as_str())
+                        || name == "custom"
+                        || name == "composition",
+                    "{ruleset}: no built-in guard reads `guards.{name}`: add it to \
+                     for_each_builtin_guard!"
+                );
+            }
+            GuardsSection::default().visit_builtins(&mut BuildSections { ruleset, doc: &doc });
+        }
+    }
+
     use crate::decision::Status;
     use crate::event::PolicyEvent;
     use crate::Engine;

@@ -618,20 +618,6 @@ mod tests {
     }
 
     #[test]
-    fn builtin_rulesets_build() {
-        use super::super::forbidden_path::test_rulesets::{rulesets, section};
-        for (name, doc) in rulesets() {
-            if let Some(s) = section(&doc, NAME) {
-                let c: EgressAllowlistConfig = serde_json::from_value(s).expect(name);
-                EgressAllowlistConfig::default()
-                    .merge_with(&c)
-                    .build()
-                    .unwrap_or_else(|e| panic!("{name}: {e}"));
-            }
-        }
-    }
-
-    #[test]
     fn permissive_star_allows_everything() {
         let g = cfg(&["*"], &[], EgressDefaultAction::Allow)
             .build()
@@ -641,7 +627,7 @@ mod tests {
 
     #[test]
     fn strict_ruleset_section_as_written_blocks_all_egress() {
-        use super::super::forbidden_path::test_rulesets::{rulesets, section};
+        use super::super::builtin::test_rulesets::{rulesets, section};
         let (_, doc) = rulesets()
             .into_iter()
             .find(|(n, _)| *n == "strict")

@@ -498,18 +498,4 @@ mod tests {
             serde_json::from_value(serde_json::to_value(&d).unwrap()).unwrap();
         assert_eq!(back, d);
     }
-
-    #[test]
-    fn builtin_rulesets_build() {
-        use super::super::forbidden_path::test_rulesets::{rulesets, section};
-        for (name, doc) in rulesets() {
-            if let Some(s) = section(&doc, NAME) {
-                let c: McpToolConfig = serde_json::from_value(s).expect(name);
-                McpToolConfig::default()
-                    .merge_with(&c)
-                    .build()
-                    .unwrap_or_else(|e| panic!("{name}: {e}"));
-            }
-        }
-    }
 }

@@ -194,20 +194,42 @@ pub trait GuardConfig:
 
     /// Compile the guard.
     fn build(&self) -> Result<Box<dyn Guard>, GuardBuildError>;
+
+    /// Other names a composition operand may use for this guard.
+    const ALIASES: &'static [&'static str] = &[];
+
+    /// Build a policy's own guard from its section (absent: the defaults); `None` when it
+    /// is disabled. A guard that shares compiled state with others (the forbidden paths)
+    /// takes it from `paths`.
+    fn build_in_policy(section: &Option<Self>, paths: &builtin::PolicyPaths) -> builtin::Built {
+        let _ = paths;
+        let config = section.clone().unwrap_or_default();
+        if !config.enabled() {
+            return Ok(None);
+        }
+        config.build().map(Some)
+    }
+
+    /// Build a composition operand's own instance from its merged configuration.
+    fn build_operand(
+        &self,
+        paths: &builtin::PolicyPaths,
+    ) -> Result<Box<dyn Guard>, GuardBuildError> {
+        let _ = paths;
+        self.build()
+    }
 }
 
-/// The names of the built-in guards, in evaluation order.
-pub const BUILTIN_GUARDS: [&str; 9] = [
-    forbidden_path::NAME,
-    path_allowlist::NAME,
-    egress_allowlist::NAME,
-    secret_leak::NAME,
-    patch_integrity::NAME,
-    shell_command::NAME,
-    mcp_tool::NAME,
-    prompt_injection::NAME,
-    jailbreak::NAME,
-];
+/// The names of the built-in guards, in evaluation order (from
+/// [`builtin::for_each_builtin_guard!`]).
+pub const BUILTIN_GUARDS: &[&str] = {
+    macro_rules! names {
+        ($( $(#[$doc:meta])* $field:ident : $config:ty ),* $(,)?) => {
+            &[$( <$config as GuardConfig>::NAME ),*]
+        };
+    }
+    builtin::for_each_builtin_guard!(names)
+};
 
 #[cfg(test)]
 mod tests {

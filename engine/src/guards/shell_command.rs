@@ -234,6 +234,23 @@ impl ShellCommandConfig {
 impl GuardConfig for ShellCommandConfig {
     const NAME: &'static str = NAME;
 
+    /// Path arguments are checked against the policy's forbidden paths.
+    fn build_in_policy(
+        section: &Option<Self>,
+        paths: &super::builtin::PolicyPaths,
+    ) -> super::builtin::Built {
+        paths.shell_command(section)
+    }
+
+    /// An operand's instance checks path arguments against the policy's forbidden paths
+    /// too, as the policy's own `shell_command` does.
+    fn build_operand(
+        &self,
+        paths: &super::builtin::PolicyPaths,
+    ) -> Result<Box<dyn Guard>, GuardBuildError> {
+        paths.shell_command_guard(self)
+    }
+
     fn enabled(&self) -> bool {
         self.enabled
     }

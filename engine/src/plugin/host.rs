@@ -62,10 +62,12 @@ pub struct HostOptions {
     pub baseline_compiler: bool,
 }
 
+/// No cache, no secrets, no audit: nothing read from the environment. The CLI passes
+/// [`ArtifactCache::default_dir`] and the secrets it was given.
 impl Default for HostOptions {
     fn default() -> Self {
         HostOptions {
-            cache_dir: ArtifactCache::default_dir(),
+            cache_dir: None,
             secrets: Resolver::default(),
             audit: None,
             baseline_compiler: true,
@@ -183,7 +185,6 @@ fn engine_config() -> Config {
     config
         .wasm_component_model(true)
         .epoch_interruption(true)
-        .consume_fuel(true)
         .max_wasm_stack(MAX_WASM_STACK)
         .parallel_compilation(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
@@ -207,15 +208,6 @@ impl PluginHost {
                 stop_ticker,
             }),
         })
-    }
-
-    /// The process-wide host with default options, started on first use.
-    pub fn shared() -> Result<Self, PluginError> {
-        static SHARED: std::sync::OnceLock<Result<PluginHost, String>> = std::sync::OnceLock::new();
-        SHARED
-            .get_or_init(|| PluginHost::new(HostOptions::default()).map_err(|e| e.to_string()))
-            .clone()
-            .map_err(PluginError::Runtime)
     }
 
     /// The options this host runs with.

@@ -9,24 +9,16 @@ use std::time::Duration;
 
 use crate::plugin::manifest::Resources;
 
-/// How often the epoch ticker advances the engine's epoch. A guard's wall-clock deadline
-/// is rounded up to whole ticks, so a runaway guard stops within one tick of its limit.
+/// How often the epoch ticker advances the engine's epoch. At every tick each running
+/// guard's store calls back on the guard's own thread, which reads that thread's CPU
+/// clock and the wall clock: a guard stops within about one tick of either limit.
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 
-/// Fuel granted per millisecond of `maxCpuMs`. Fuel counts WebAssembly operations, so
-/// the CPU budget is deterministic (the same guard and event always cost the same) and
-/// independent of machine load. The rate is the fastest burn measured here — a tight
-/// loop, ~13 million operations per millisecond — so no guard is stopped before it has
-/// really used its budget; ordinary code gets somewhat more. `benches/plugin.rs` reports
-/// how long the default budget takes to run out on the machine at hand.
-pub const FUEL_PER_CPU_MS: u64 = 12_000_000;
-
-/// The share of the fuel budget a check gets on baseline code (a first load, until its
-/// optimised build is swapped in). Baseline code burns the same fuel per operation but
-/// runs each operation more slowly (a tight loop: up to ~2.3x, measured by `cargo bench
-/// --bench plugin`), so the same fuel would buy more CPU time than `maxCpuMs` allows.
-/// At 40 % a 100 ms budget measured 86 ms of baseline code.
-pub const BASELINE_FUEL_PERCENT: u64 = 40;
+/// The documented bound on how far a guard may run past `maxCpuMs` of CPU time: the
+/// larger of 10 % of the budget and 5 ms (in practice about one [`EPOCH_TICK`]).
+pub fn cpu_overshoot_bound(budget: Duration) -> Duration {
+    (budget / 10).max(Duration::from_millis(5))
+}
 
 /// Native stack available to a guard's WebAssembly code. Unbounded recursion traps
 /// with a stack overflow instead of taking the process down.
@@ -115,8 +107,8 @@ pub const STATE_MAX_TOTAL_BYTES: usize = 1 << 20;
 pub struct CheckLimits {
     /// Linear memory cap in bytes.
     pub memory_bytes: usize,
-    /// Fuel for one `init` + `check`.
-    pub fuel: u64,
+    /// CPU time for one `init` + `check` (the checking thread's CPU clock).
+    pub cpu: Duration,
     /// Wall-clock budget for one `init` + `check`, host calls included.
     pub wall: Duration,
     /// The setting `wall` comes from, for messages: `maxTimeoutMs`, or the `async:`
@@ -130,7 +122,7 @@ impl CheckLimits {
         let memory = (resources.max_memory_mb as usize).saturating_mul(1 << 20);
         CheckLimits {
             memory_bytes: memory.min(MAX_MEMORY_BYTES),
-            fuel: u64::from(resources.max_cpu_ms).saturating_mul(FUEL_PER_CPU_MS),
+            cpu: Duration::from_millis(u64::from(resources.max_cpu_ms)),
             wall: Duration::from_millis(u64::from(resources.max_timeout_ms)),
             wall_setting: "maxTimeoutMs",
         }
@@ -145,12 +137,6 @@ impl CheckLimits {
             self.wall_setting = "async.timeout_ms";
         }
         self
-    }
-
-    /// Epoch ticks covering the wall-clock budget (at least one).
-    pub fn epoch_ticks(&self) -> u64 {
-        let tick = EPOCH_TICK.as_micros().max(1);
-        (self.wall.as_micros().div_ceil(tick) as u64).max(1)
     }
 }
 

@@ -12,14 +12,15 @@ pub mod audit;
 pub mod bindings;
 pub mod cache;
 pub mod capability;
+pub mod cpu_clock;
 pub mod error;
 pub mod host;
-pub mod imports;
 pub mod limits;
-pub mod manifest;
 pub mod state_store;
 pub mod store;
 pub mod wasm_guard;
+
+pub use clawdstrike_formats::{imports, manifest};
 
 pub use error::PluginError;
 pub use host::{HostOptions, PackageRequest, PluginHost};

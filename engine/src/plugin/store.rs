@@ -61,6 +61,20 @@ pub enum Stop {
     /// A table, instance or memory count limit was hit.
     #[error("exceeded a resource limit: {0}")]
     Resource(String),
+    /// `maxCpuMs` of the checking thread's CPU time was used up.
+    #[error("used up its CPU budget of {limit_ms} ms (maxCpuMs)")]
+    Cpu {
+        /// The budget in ms.
+        limit_ms: u128,
+    },
+    /// The wall-clock limit passed.
+    #[error("ran past its wall-clock limit of {limit_ms} ms ({setting})")]
+    Wall {
+        /// The limit in ms.
+        limit_ms: u128,
+        /// The setting it comes from (`maxTimeoutMs` or `async.timeout_ms`).
+        setting: &'static str,
+    },
 }
 
 /// Enforces the memory cap and records which limit stopped the guard.

@@ -1,6 +1,6 @@
 //! A guard that runs as a WebAssembly component: a fresh, limited instance per check.
 //!
-//! Every way a guard can fail — a trap, running out of fuel, memory or wall-clock time,
+//! Every way a guard can fail — a trap, running out of CPU time, memory or wall-clock time,
 //! reaching for an undeclared capability, returning an error or a malformed verdict —
 //! becomes a **deny** with a reason naming the guard and what happened, plus a
 //! `plugin_error` audit record. The engine carries on with the next event.
@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use wasmtime::{Store, Trap};
+use wasmtime::{Store, Trap, UpdateDeadline};
 
 use super::bindings::{self, GuardPre};
+use super::cpu_clock::CpuMeter;
 use super::error::PluginError;
 use super::limits::{CheckLimits, MAX_EVENT_BYTES, MAX_REASON_BYTES, MAX_VERDICT_BYTES};
 use super::manifest::{GuardDecl, TrustTier};
@@ -244,15 +245,28 @@ impl WasmGuard {
         let code = self.current_code();
         let mut store = Store::new(&code.engine, state);
         store.limiter(|s| &mut s.limiter);
-        let fuel = if code.optimized {
-            self.limits.fuel
-        } else {
-            self.limits.fuel / 100 * super::limits::BASELINE_FUEL_PERCENT
-        };
-        store
-            .set_fuel(fuel)
-            .map_err(|e| Failure::Stopped(format!("cannot set fuel: {e}")))?;
-        store.set_epoch_deadline(self.limits.epoch_ticks());
+        // Both limits are checked on this thread at every epoch tick: its own CPU clock
+        // for `maxCpuMs` (so a slower or busier host, or baseline code, buys a guard no
+        // extra CPU), the wall clock for `maxTimeoutMs`.
+        let limits = self.limits;
+        let meter = CpuMeter::start();
+        store.epoch_deadline_callback(move |_| {
+            if meter.used() >= limits.cpu {
+                return Err(Stop::Cpu {
+                    limit_ms: limits.cpu.as_millis(),
+                }
+                .into());
+            }
+            if meter.elapsed() >= limits.wall {
+                return Err(Stop::Wall {
+                    limit_ms: limits.wall.as_millis(),
+                    setting: limits.wall_setting,
+                }
+                .into());
+            }
+            Ok(UpdateDeadline::Continue(1))
+        });
+        store.set_epoch_deadline(1);
         match code.pre.instantiate(&mut store) {
             Ok(guard) => Ok((store, guard)),
             Err(e) => {
@@ -305,10 +319,6 @@ fn classify(err: &wasmtime::Error, store: &Store<StoreState>, limits: &CheckLimi
     }
     if let Some(trap) = err.downcast_ref::<Trap>() {
         return match trap {
-            Trap::OutOfFuel => format!(
-                "used up its CPU budget of {} ms (maxCpuMs)",
-                limits.fuel / super::limits::FUEL_PER_CPU_MS
-            ),
             Trap::Interrupt => format!(
                 "ran past its wall-clock limit of {} ms ({})",
                 limits.wall.as_millis(),

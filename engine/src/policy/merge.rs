@@ -2,7 +2,6 @@
 
 use super::model::{CustomGuardSpec, GuardsSection, MergeStrategy, PolicyFile, SettingsSection};
 use crate::compose::CompositionRule;
-use crate::guards::GuardConfig;
 
 /// Combine `base` (what is extended) with `child` using the child's merge strategy.
 /// The result has no `extends` and the default strategy.
@@ -50,32 +49,15 @@ fn header(base: &PolicyFile, child: &PolicyFile) -> PolicyFile {
     }
 }
 
-fn merge_section<C: GuardConfig>(base: &Option<C>, child: &Option<C>) -> Option<C> {
-    match (base, child) {
-        (Some(b), Some(c)) => Some(b.merge_with(c)),
-        (Some(b), None) => Some(b.clone()),
-        (None, Some(c)) => Some(C::default().merge_with(c)),
-        (None, None) => None,
-    }
-}
-
 fn merge_guards(base: &GuardsSection, child: &GuardsSection) -> GuardsSection {
     GuardsSection {
-        forbidden_path: merge_section(&base.forbidden_path, &child.forbidden_path),
-        path_allowlist: merge_section(&base.path_allowlist, &child.path_allowlist),
-        egress_allowlist: merge_section(&base.egress_allowlist, &child.egress_allowlist),
-        secret_leak: merge_section(&base.secret_leak, &child.secret_leak),
-        patch_integrity: merge_section(&base.patch_integrity, &child.patch_integrity),
-        shell_command: merge_section(&base.shell_command, &child.shell_command),
-        mcp_tool: merge_section(&base.mcp_tool, &child.mcp_tool),
-        prompt_injection: merge_section(&base.prompt_injection, &child.prompt_injection),
-        jailbreak: merge_section(&base.jailbreak, &child.jailbreak),
         custom: merge_keyed(&base.custom, &child.custom, CustomGuardSpec::key),
         composition: merge_keyed(
             &base.composition,
             &child.composition,
             |r: &CompositionRule| r.name.clone(),
         ),
+        ..base.combine_builtins(child, &crate::guards::builtin::DeepMerge)
     }
 }
 

@@ -19,7 +19,6 @@ pub use error::{Location, PolicyError, Problem};
 pub use load::{LoadOptions, Source};
 pub use model::{PolicyFile, Settings};
 
-use crate::guards::GuardConfig;
 use locate::YamlPath;
 use model::GuardsSection;
 
@@ -150,27 +149,15 @@ impl Policy {
     }
 }
 
-/// A section as written is used as written (its own `additional_*`/`remove_*` apply to
-/// its lists when the guard is built); an absent one gets the guard's defaults.
-fn fill<C: GuardConfig>(section: Option<C>) -> Option<C> {
-    Some(section.unwrap_or_default())
-}
-
-/// Every built-in guard section present, with defaults applied to what was absent.
+/// Every built-in guard section present, with defaults applied to what was absent (a
+/// section as written is used as written: its own `additional_*`/`remove_*` apply to its
+/// lists when the guard is built).
 fn effective(mut file: PolicyFile) -> PolicyFile {
     let g = std::mem::take(&mut file.guards);
     file.guards = GuardsSection {
-        forbidden_path: fill(g.forbidden_path),
-        path_allowlist: fill(g.path_allowlist),
-        egress_allowlist: fill(g.egress_allowlist),
-        secret_leak: fill(g.secret_leak),
-        patch_integrity: fill(g.patch_integrity),
-        shell_command: fill(g.shell_command),
-        mcp_tool: fill(g.mcp_tool),
-        prompt_injection: fill(g.prompt_injection),
-        jailbreak: fill(g.jailbreak),
-        custom: g.custom,
-        composition: g.composition,
+        custom: g.custom.clone(),
+        composition: g.composition.clone(),
+        ..g.combine_builtins(&g, &crate::guards::builtin::Fill)
     };
     if file.version.is_none() {
         file.version = Some(model::DEFAULT_VERSION.to_string());

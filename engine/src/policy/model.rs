@@ -8,13 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::compose::CompositionRule;
 use crate::decision::Status;
-use crate::guards::{
-    egress_allowlist::EgressAllowlistConfig, forbidden_path::ForbiddenPathConfig,
-    inline::InlineGuardSpec, jailbreak::JailbreakConfig, mcp_tool::McpToolConfig,
-    patch_integrity::PatchIntegrityConfig, path_allowlist::PathAllowlistConfig,
-    prompt_injection::PromptInjectionConfig, secret_leak::SecretLeakConfig,
-    shell_command::ShellCommandConfig,
-};
+use crate::guards::builtin::{CombineSections, VisitSection};
+use crate::guards::inline::InlineGuardSpec;
 
 /// Policy schema versions this engine reads.
 pub const SUPPORTED_VERSIONS: [&str; 2] = ["1.1.0", "1.2.0"];
@@ -68,44 +63,46 @@ pub enum MergeStrategy {
     DeepMerge,
 }
 
-/// The `guards:` section.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GuardsSection {
-    /// Sensitive paths.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub forbidden_path: Option<ForbiddenPathConfig>,
-    /// Allowed paths (1.2.0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path_allowlist: Option<PathAllowlistConfig>,
-    /// Network egress.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub egress_allowlist: Option<EgressAllowlistConfig>,
-    /// Secrets in written content.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_leak: Option<SecretLeakConfig>,
-    /// Patch size and content.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub patch_integrity: Option<PatchIntegrityConfig>,
-    /// Shell commands.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shell_command: Option<ShellCommandConfig>,
-    /// MCP tools.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mcp_tool: Option<McpToolConfig>,
-    /// Prompt injection in untrusted text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt_injection: Option<PromptInjectionConfig>,
-    /// Jailbreak attempts in user input.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jailbreak: Option<JailbreakConfig>,
-    /// Custom guards: packages, local paths or inline definitions.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub custom: Vec<CustomGuardSpec>,
-    /// Composition rules.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub composition: Vec<CompositionRule>,
+macro_rules! guards_section {
+    ($( $(#[$doc:meta])* $field:ident : $config:ty ),* $(,)?) => {
+        /// The `guards:` section: one optional section per built-in guard (from
+        /// [`for_each_builtin_guard!`](crate::guards::builtin::for_each_builtin_guard)),
+        /// custom guards and composition rules.
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct GuardsSection {
+            $(
+                $(#[$doc])*
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<$config>,
+            )*
+            /// Custom guards: packages, local paths or inline definitions.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub custom: Vec<CustomGuardSpec>,
+            /// Composition rules.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub composition: Vec<CompositionRule>,
+        }
+
+        impl GuardsSection {
+            /// Visit every built-in section, in evaluation order.
+            pub(crate) fn visit_builtins(&self, visitor: &mut impl VisitSection) {
+                $( visitor.visit(&self.$field); )*
+            }
+
+            /// The built-in sections of `self` and `other` combined one by one; custom
+            /// guards and rules are left empty for the caller.
+            pub(crate) fn combine_builtins(&self, other: &Self, how: &impl CombineSections) -> Self {
+                GuardsSection {
+                    $( $field: how.combine(&self.$field, &other.$field), )*
+                    custom: Vec::new(),
+                    composition: Vec::new(),
+                }
+            }
+        }
+    };
 }
+crate::guards::builtin::for_each_builtin_guard!(guards_section);
 
 impl GuardsSection {
     /// True when nothing is configured.

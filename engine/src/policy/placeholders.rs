@@ -12,8 +12,9 @@ use serde_json::Value;
 
 use super::locate::{PathSeg, YamlPath};
 
-/// Where placeholder values come from.
-#[derive(Debug, Clone, Default)]
+/// Where placeholder values come from. The default resolves nothing (no environment, no
+/// secrets): the process environment is read only through [`Resolver::from_env`].
+#[derive(Debug, Clone)]
 pub struct Resolver {
     /// Secrets loaded from a secrets file (a YAML or JSON mapping of name to string).
     secrets: HashMap<String, String>,
@@ -23,10 +24,20 @@ pub struct Resolver {
     env: Option<HashMap<String, String>>,
 }
 
+impl Default for Resolver {
+    fn default() -> Self {
+        Resolver::fixed(HashMap::new(), HashMap::new())
+    }
+}
+
 impl Resolver {
     /// Read the process environment; secrets from `secrets_file` if given.
     pub fn from_env(secrets_file: Option<PathBuf>) -> Result<Self, String> {
-        let mut resolver = Resolver::default();
+        let mut resolver = Resolver {
+            secrets: HashMap::new(),
+            secrets_file: None,
+            env: None,
+        };
         if let Some(path) = secrets_file {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read secrets file {}: {e}", path.display()))?;

@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
 
 use super::cache::{safe_relative_path, CacheProblem, PackageCache};
 use super::config::{check_url, ClientConfig, RegistryConfig};
@@ -17,6 +16,7 @@ use super::range::{engine_version, select, NoMatch, VersionEntry, VersionRange, 
 use crate::plugin::manifest::TrustTier;
 use crate::policy::model::PackageRegistry;
 use crate::signed::{self, TrustedKey, VerifiedRelease};
+use clawdstrike_formats::api::{KeyList, KeyStatus, PublicKey};
 
 /// What to resolve: a package, its ecosystem (which decides the range syntax), a range.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,32 +77,6 @@ pub struct PackageInfo {
     pub details: serde_json::Value,
     /// `GET /api/v1/guards/{name}/versions`.
     pub versions: VersionsDoc,
-}
-
-/// A key as published at `GET /api/v1/keys`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PublishedKey {
-    /// `ed25519:<16 hex>`.
-    pub keyid: String,
-    /// `ed25519`.
-    #[serde(default)]
-    pub algorithm: Option<String>,
-    /// Standard base64 of the raw 32-byte key.
-    pub public_key: String,
-    /// Start of the validity window.
-    pub valid_from: DateTime<Utc>,
-    /// End of the validity window, if any.
-    #[serde(default)]
-    pub valid_until: Option<DateTime<Utc>>,
-    /// `active`, `next` (announced, not signing yet), `retired` or `revoked`.
-    #[serde(default)]
-    pub status: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct KeysDoc {
-    keys: Vec<PublishedKey>,
 }
 
 type WarnSink = Arc<dyn Fn(&str) + Send + Sync>;
@@ -748,7 +722,7 @@ fn explain(reason: NoMatch, engine: &semver::Version) -> String {
 
 /// `GET {url}/api/v1/keys`: the registry's published keys, each checked (its key id must
 /// belong to its public key).
-pub fn fetch_keys(url: &str) -> Result<Vec<PublishedKey>, ResolveError> {
+pub fn fetch_keys(url: &str) -> Result<Vec<PublicKey>, ResolveError> {
     let base = check_url(url).map_err(ResolveError::Invalid)?;
     let http = Http::new().map_err(ResolveError::Invalid)?;
     let keys_url = format!("{base}/api/v1/keys");
@@ -769,13 +743,13 @@ pub fn fetch_keys(url: &str) -> Result<Vec<PublishedKey>, ResolveError> {
             None,
         )
         .map_err(|e| RegistryClient::http_error(&registry, &keys_url, e))?;
-    let doc: KeysDoc = serde_json::from_slice(&bytes).map_err(|e| ResolveError::Http {
+    let doc: KeyList = serde_json::from_slice(&bytes).map_err(|e| ResolveError::Http {
         registry: base.clone(),
         url: keys_url.clone(),
         message: format!("unexpected response: {e}"),
     })?;
     for k in &doc.keys {
-        if k.algorithm.as_deref().is_some_and(|a| a != "ed25519") {
+        if k.algorithm != "ed25519" {
             return Err(ResolveError::Http {
                 registry: base.clone(),
                 url: keys_url.clone(),
@@ -799,7 +773,7 @@ pub fn fetch_keys(url: &str) -> Result<Vec<PublishedKey>, ResolveError> {
 /// The YAML block that pins `keys` for a registry at `url`. Retired keys are kept: their
 /// window (`validUntil`) limits them to manifests issued before the rotation, which still
 /// need them to verify. Revoked keys are left out.
-pub fn pin_block(name: &str, url: &str, keys: &[PublishedKey]) -> String {
+pub fn pin_block(name: &str, url: &str, keys: &[PublicKey]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "# Signing keys of {url}, fetched {}.\n# Check the key ids with the registry operator \
@@ -810,9 +784,9 @@ pub fn pin_block(name: &str, url: &str, keys: &[PublishedKey]) -> String {
     out.push_str(&format!("  - name: {name}\n"));
     out.push_str(&format!("    url: {url}\n"));
     out.push_str("    keys:\n");
-    let live: Vec<&PublishedKey> = keys
+    let live: Vec<&PublicKey> = keys
         .iter()
-        .filter(|k| k.status.as_deref() != Some("revoked"))
+        .filter(|k| k.status != KeyStatus::Revoked)
         .collect();
     if live.is_empty() {
         out.push_str("      []  # the registry publishes no usable key\n");

@@ -498,7 +498,7 @@ fn check_registry_name(name: &str) -> Result<(), String> {
 
 /// A registry URL: `https://host[:port][/path]`, or `http://` to a loopback address.
 /// Returned without a trailing `/`.
-pub(crate) fn check_url(raw: &str) -> Result<String, String> {
+pub fn check_url(raw: &str) -> Result<String, String> {
     let url = reqwest::Url::parse(raw.trim()).map_err(|e| {
         format!("\"{raw}\" is not a URL ({e}); write e.g. https://guards.example.com")
     })?;

@@ -13,12 +13,11 @@ mod client;
 pub mod config;
 mod error;
 pub mod http;
-pub mod publish;
 pub mod range;
 
 pub use client::{
     check_package_name, fetch_keys, pin_block, registry_name_for, FetchedPackage, PackageInfo,
-    PackageQuery, PublishedKey, RegistryClient,
+    PackageQuery, RegistryClient,
 };
 pub use config::{CacheConfig, ClientConfig, ConfigError, RegistryConfig, TrustConfig};
 pub use error::ResolveError;

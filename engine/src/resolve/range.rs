@@ -254,7 +254,7 @@ fn max_admits(max: &str, core: &semver::Version) -> bool {
     }
 }
 
-pub(crate) use crate::plugin::manifest::rules::shorten;
+pub(crate) use clawdstrike_formats::manifest::rules::shorten;
 
 /// This engine's version.
 pub fn engine_version() -> semver::Version {

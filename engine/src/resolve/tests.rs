@@ -7,6 +7,7 @@ use super::*;
 use crate::plugin::manifest::TrustTier;
 use crate::policy::placeholders::Resolver;
 use crate::signed::KeyPair;
+use clawdstrike_formats::api::{KeyStatus, PublicKey};
 
 fn resolver() -> Resolver {
     Resolver::fixed(
@@ -246,18 +247,21 @@ fn no_registry_is_a_clear_error() {
 fn pin_blocks_parse_back() {
     let pair = KeyPair::from_seed(&[3; 32]);
     let retired = KeyPair::from_seed(&[4; 32]);
-    let key = |p: &KeyPair, status: &str| PublishedKey {
+    let key = |p: &KeyPair, status: KeyStatus| PublicKey {
         keyid: p.key_id().to_string(),
-        algorithm: Some("ed25519".into()),
+        algorithm: "ed25519".into(),
         public_key: p.public_key_base64(),
         valid_from: "2026-01-01T00:00:00Z".parse().unwrap(),
         valid_until: None,
-        status: Some(status.into()),
+        status,
     };
     let block = pin_block(
         "acme",
         "https://guards.acme.example",
-        &[key(&pair, "active"), key(&retired, "retired")],
+        &[
+            key(&pair, KeyStatus::Active),
+            key(&retired, KeyStatus::Retired),
+        ],
     );
     let c = parse(&block).unwrap();
     assert_eq!(c.registries[0].name, "acme");

@@ -1,36 +1,15 @@
-//! Helpers shared by the integration tests: run the real `clawdstrike` binary.
+//! Helpers shared by the integration tests of the engine and of the CLI (which includes
+//! this file): the hostile corpus, example guards, a loopback HTTP server, a test plugin host.
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 /// The hostile-input corpus at the repository root.
 pub fn hostile(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/hostile")
         .join(name)
-}
-
-/// Run the CLI with arguments and optional stdin.
-pub fn clawdstrike(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_clawdstrike"))
-        .args(args)
-        .env_remove("CLAWDSTRIKE_AUDIT_LOG")
-        .env_remove("CLAWDSTRIKE_SECRETS_FILE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn clawdstrike");
-    {
-        let mut input = child.stdin.take().expect("stdin");
-        if let Some(bytes) = stdin {
-            // The CLI may exit before reading everything (e.g. input too large).
-            let _ = input.write_all(bytes);
-        }
-    }
-    child.wait_with_output().expect("wait for clawdstrike")
 }
 
 /// stdout as text.

@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use bytes::Bytes;
-use clawdstrike_engine::plugin::manifest::TrustTier;
+use clawdstrike_formats::manifest::TrustTier;
 
 use super::lookup;
 use super::views::{TierChange, VersionView};

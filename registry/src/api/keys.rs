@@ -3,9 +3,9 @@
 use axum::extract::State;
 use axum::Json;
 
-use super::views::KeyList;
 use crate::error::ApiError;
 use crate::state::AppState;
+use clawdstrike_formats::api::KeyList;
 
 /// Every signing key with its id, window and status.
 #[utoipa::path(get, path = "/api/v1/keys", tag = "keys", responses((status = 200, body = KeyList)))]

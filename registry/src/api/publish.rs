@@ -7,8 +7,9 @@ use bytes::Bytes;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::publish::{publish, Published, Publishing};
+use crate::publish::{publish, Publishing};
 use crate::state::AppState;
+use clawdstrike_formats::api::Published;
 
 /// Publishes an npm package tarball or a `.crate` carrying a plugin manifest and its
 /// components. The body is the archive itself; its kind is read from its contents.

@@ -243,13 +243,6 @@ pub struct OwnerList {
     pub owners: Vec<String>,
 }
 
-/// The registry's signing keys.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct KeyList {
-    /// Every key, active, announced or retired.
-    pub keys: Vec<crate::signing::PublicKeyInfo>,
-}
-
 /// `/healthz` and `/readyz`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Health {

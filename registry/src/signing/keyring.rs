@@ -15,7 +15,8 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use clawdstrike_engine::signed::KeyPair;
+use clawdstrike_formats::api::{KeyStatus, PublicKey};
+use clawdstrike_formats::signed::KeyPair;
 use serde::{Deserialize, Serialize};
 
 const FILE: &str = "keyring.json";
@@ -44,20 +45,6 @@ pub enum KeyRingError {
     Generate(String),
 }
 
-/// A key's role in the ring.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyStatus {
-    /// Signs new manifests.
-    Active,
-    /// Announced; will sign after the next rotation.
-    Next,
-    /// Verifies old manifests only.
-    Retired,
-    /// Compromised or withdrawn: its window is empty, so it verifies nothing.
-    Revoked,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct StoredKey {
@@ -68,39 +55,9 @@ struct StoredKey {
     status: KeyStatus,
 }
 
-impl KeyStatus {
-    /// The spelling used in the API and the CLI.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyStatus::Active => "active",
-            KeyStatus::Next => "next",
-            KeyStatus::Retired => "retired",
-            KeyStatus::Revoked => "revoked",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct StoredRing {
     keys: Vec<StoredKey>,
-}
-
-/// A public key as published at `GET /api/v1/keys`.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PublicKeyInfo {
-    /// `ed25519:<16 hex>`.
-    pub keyid: String,
-    /// Always `ed25519`.
-    pub algorithm: &'static str,
-    /// The raw 32-byte public key, standard base64.
-    pub public_key: String,
-    /// Start of the window (manifests issued before it do not verify with this key).
-    pub valid_from: DateTime<Utc>,
-    /// End of the window, if the key is retired.
-    pub valid_until: Option<DateTime<Utc>>,
-    /// Role.
-    pub status: KeyStatus,
 }
 
 struct Loaded {
@@ -213,7 +170,7 @@ impl KeyRing {
     }
 
     /// The public half of every key.
-    pub fn public_keys(&self) -> Result<Vec<PublicKeyInfo>, KeyRingError> {
+    pub fn public_keys(&self) -> Result<Vec<PublicKey>, KeyRingError> {
         self.refresh()?;
         let path = self.path();
         let l = self
@@ -224,9 +181,9 @@ impl KeyRing {
             .keys
             .iter()
             .map(|k| {
-                Ok(PublicKeyInfo {
+                Ok(PublicKey {
                     keyid: k.keyid.clone(),
-                    algorithm: "ed25519",
+                    algorithm: "ed25519".to_string(),
                     public_key: pair_of(&path, k)?.public_key_base64(),
                     valid_from: k.valid_from,
                     valid_until: k.valid_until,

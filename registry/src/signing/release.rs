@@ -1,8 +1,8 @@
 //! Builds and signs the in-toto statement of one version (DESIGN.md §3.7).
 
 use chrono::{DateTime, Duration, Utc};
-use clawdstrike_engine::plugin::manifest::TrustTier;
-use clawdstrike_engine::signed::{
+use clawdstrike_formats::manifest::TrustTier;
+use clawdstrike_formats::signed::{
     ArchiveRef, ComponentRef, Envelope, Origin, PublisherRef, ReleasePredicate, ScanSummary,
     Statement,
 };

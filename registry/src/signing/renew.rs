@@ -3,8 +3,8 @@
 
 use bytes::Bytes;
 use chrono::{Duration, Utc};
-use clawdstrike_engine::plugin::manifest::TrustTier;
-use clawdstrike_engine::signed::{Envelope, Statement};
+use clawdstrike_formats::manifest::TrustTier;
+use clawdstrike_formats::signed::{Envelope, Statement};
 
 use crate::blob::BlobKey;
 use crate::state::AppState;

@@ -26,8 +26,13 @@ pub(super) struct Sandbox {
 
 impl Sandbox {
     pub(super) fn new(dir: &Path) -> Self {
-        let host = PluginHost::new(HostOptions::default())
-            .map_err(|e| format!("cannot start the plugin host: {e}"));
+        // A guard's tests recompile nothing that has not changed: the engine's local
+        // cache of compiled components, where the CLI keeps it.
+        let host = PluginHost::new(HostOptions {
+            cache_dir: clawdstrike_engine::plugin::cache::ArtifactCache::default_dir(),
+            ..HostOptions::default()
+        })
+        .map_err(|e| format!("cannot start the plugin host: {e}"));
         Sandbox {
             dir: dir.to_path_buf(),
             pick: None,
