@@ -44,7 +44,7 @@ for n in "${sizes[@]}"; do
   /usr/bin/time -f '%e %M' -o "$work/time" "$bin" check --policy default --json --event "$input" >"$work/out" 2>"$work/err" || [[ $? == 1 ]] \
     || { cat "$work/err" >&2; die "clawdstrike check failed on $n events"; }
   [[ $(wc -l <"$work/out") == "$n" ]] || die "expected $n decisions, got $(wc -l <"$work/out")"
-  read -r secs kb <"$work/time"
+  read -r secs kb < <(tail -n 1 "$work/time")
   python3 -c "import sys; n,s,kb,b=int(sys.argv[1]),float(sys.argv[2]),int(sys.argv[3]),int(sys.argv[4]); print(f'{n:>10} {s:>10.2f} {n/max(s,1e-9):>12,.0f} {kb/1024:>14.1f} {b/1e6:>12.1f}')" \
     "$n" "$secs" "$kb" "$(stat -c %s "$input")"
 done

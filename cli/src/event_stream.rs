@@ -1,6 +1,10 @@
 //! Reading events as they come: one JSON event, a JSON array of events, or any number of
 //! JSON values separated by white space (JSON lines), from a file or a pipe.
 //!
+//! The stream finds where each value starts and ends (checking its syntax without
+//! building it) and hands over its bytes; the caller parses them into whatever it wants,
+//! once.
+//!
 //! Memory stays bounded by the largest event, not by the input: the reader keeps one
 //! window of bytes, parses each value from it, and drops what it has consumed. Positions
 //! (line and column, 1-based, in bytes) are kept up to date incrementally, so reporting
@@ -8,7 +12,7 @@
 
 use std::io::Read;
 
-use serde_json::Value;
+use serde::de::IgnoredAny;
 
 /// How much is asked of the reader at a time.
 const CHUNK: usize = 64 * 1024;
@@ -31,12 +35,12 @@ impl std::fmt::Display for Position {
 /// One item of the stream.
 #[derive(Debug)]
 pub enum Item {
-    /// A value that parsed.
+    /// One well-formed JSON value.
     Value {
         /// Where it starts.
         at: Position,
-        /// The value.
-        value: Value,
+        /// Its bytes.
+        json: Vec<u8>,
     },
     /// A value larger than the event limit; it was skipped.
     TooLarge {
@@ -86,6 +90,18 @@ pub enum StreamError {
         /// The limit.
         limit: u64,
     },
+}
+
+impl StreamError {
+    /// Where in the input it is, when it is at one place.
+    pub fn position(&self) -> Option<Position> {
+        match self {
+            StreamError::Syntax { at, .. }
+            | StreamError::Utf8 { at, .. }
+            | StreamError::Unterminated { at, .. } => Some(*at),
+            StreamError::Io(_) | StreamError::InputTooLarge { .. } => None,
+        }
+    }
 }
 
 /// An iterator of [`Item`]s over a reader.
@@ -211,28 +227,38 @@ impl<R: Read> EventStream<R> {
         }
     }
 
-    /// Parse one value at the current position.
+    /// Read one value at the current position.
     fn value(&mut self) -> Result<Item, StreamError> {
         loop {
             let rest = &self.buf[self.start..];
-            let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<Value>();
+            let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<IgnoredAny>();
             match values.next() {
-                Some(Ok(value)) => {
+                Some(Ok(_)) => {
                     let bytes = values.byte_offset();
                     // A number or literal at the very end of the window may go on in the
-                    // next chunk; objects and arrays end with their closing bracket.
+                    // next chunk; objects, arrays and strings end with their delimiter.
                     let open_ended =
-                        !matches!(value, Value::Object(_) | Value::Array(_)) && bytes == rest.len();
+                        !matches!(rest.first(), Some(b'{' | b'[' | b'"')) && bytes == rest.len();
                     if open_ended && !self.eof && self.fill()? {
                         continue;
                     }
+                    // Skipping a value does not look inside its strings: check that
+                    // they are UTF-8 here, where the position can still be told.
+                    if let Err(bad) = std::str::from_utf8(&self.buf[self.start..self.start + bytes])
+                    {
+                        return Err(self.utf8_error(bad.valid_up_to()));
+                    }
                     let at = self.at();
-                    self.consume(bytes);
-                    return Ok(if bytes > self.max_event {
+                    let item = if bytes > self.max_event {
                         Item::TooLarge { at, bytes }
                     } else {
-                        Item::Value { at, value }
-                    });
+                        Item::Value {
+                            at,
+                            json: self.buf[self.start..self.start + bytes].to_vec(),
+                        }
+                    };
+                    self.consume(bytes);
+                    return Ok(item);
                 }
                 Some(Err(e)) if e.is_eof() && !self.eof => {
                     if rest.len() > self.max_event {
@@ -301,38 +327,46 @@ impl<R: Read> EventStream<R> {
         }
     }
 
+    /// The error for a byte that is not UTF-8, `valid` bytes into the window.
+    fn utf8_error(&self, valid: usize) -> StreamError {
+        let before = &self.buf[self.start..self.start + valid];
+        let at = match memchr::memrchr(b'\n', before) {
+            Some(last) => Position {
+                line: self.line + memchr::memchr_iter(b'\n', before).count() as u64,
+                column: (valid - last) as u64,
+            },
+            None => Position {
+                line: self.line,
+                column: self.column + valid as u64,
+            },
+        };
+        StreamError::Utf8 {
+            at,
+            offset: self.offset + valid as u64,
+        }
+    }
+
     /// Locate a parse error in the whole input, and name bad UTF-8 as such.
     fn syntax_error(&self, e: &serde_json::Error) -> StreamError {
         let rest = &self.buf[self.start..];
         let stopped = Position {
             line: self.line + e.line() as u64 - 1,
+            // serde_json's column 0 is "before the first character of the line".
             column: if e.line() == 1 {
-                self.column + e.column() as u64 - 1
+                self.column + (e.column() as u64).max(1) - 1
             } else {
-                e.column() as u64
+                (e.column() as u64).max(1)
             },
         };
         // A byte that is not UTF-8 at or before where the parser stopped is the cause
         // (a sequence merely cut at the window's end has no error_len).
         if let Err(bad) = std::str::from_utf8(rest) {
             if bad.error_len().is_some() {
-                let valid = bad.valid_up_to();
-                let before = &rest[..valid];
-                let at = match memchr::memrchr(b'\n', before) {
-                    Some(last) => Position {
-                        line: self.line + memchr::memchr_iter(b'\n', before).count() as u64,
-                        column: (valid - last) as u64,
-                    },
-                    None => Position {
-                        line: self.line,
-                        column: self.column + valid as u64,
-                    },
-                };
-                if (at.line, at.column) <= (stopped.line, stopped.column) {
-                    return StreamError::Utf8 {
-                        at,
-                        offset: self.offset + valid as u64,
-                    };
+                let error = self.utf8_error(bad.valid_up_to());
+                if let StreamError::Utf8 { at, .. } = &error {
+                    if (at.line, at.column) <= (stopped.line, stopped.column) {
+                        return error;
+                    }
                 }
             }
         }
@@ -416,6 +450,7 @@ impl<R: Read> Iterator for EventStream<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     /// A reader that hands out at most `n` bytes per call, to cut values anywhere.
     struct Trickle<'a>(&'a [u8], usize);
@@ -432,7 +467,7 @@ mod tests {
     fn items(input: &str, step: usize) -> Vec<Result<(Position, Value), String>> {
         EventStream::new(Trickle(input.as_bytes(), step), 1 << 20, None)
             .map(|r| match r {
-                Ok(Item::Value { at, value, .. }) => Ok((at, value)),
+                Ok(Item::Value { at, json }) => Ok((at, serde_json::from_slice(&json).unwrap())),
                 Ok(Item::TooLarge { at, .. }) => Err(format!("too large at {at}")),
                 Err(e) => Err(e.to_string()),
             })
@@ -526,8 +561,8 @@ mod tests {
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(matches!(got[0], Ok(Item::TooLarge { .. })), "{got:?}");
         match &got[1] {
-            Ok(Item::Value { at, value }) => {
-                assert_eq!(value["c"], 2);
+            Ok(Item::Value { at, json }) => {
+                assert_eq!(json, b"{\"c\":2}");
                 assert_eq!(*at, pos(2, 1));
             }
             other => panic!("{other:?}"),

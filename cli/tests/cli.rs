@@ -322,3 +322,96 @@ fn a_closed_pipe_ends_output_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.signal(), Some(13), "{:?}: {stderr}", out.status);
 }
+
+#[test]
+fn a_live_pipe_gets_each_decision_before_it_sends_the_next_event() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clawdstrike"))
+        .args(["check", "--policy", "default", "--json"])
+        .env_remove("CLAWDSTRIKE_AUDIT_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    // The input stays open: each answer has to come while the CLI waits for more.
+    for (event, id) in [(SSH_READ, "e1"), (SRC_READ, "e2")] {
+        writeln!(stdin, "{event}").unwrap();
+        stdin.flush().unwrap();
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a decision while the input is still open");
+        let d: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(d["eventId"], id);
+    }
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "e1 was denied");
+}
+
+#[test]
+fn an_oversized_event_is_skipped_and_the_rest_are_decided() {
+    let big = format!(
+        r#"{{"eventId":"big","eventType":"file_write","data":{{"type":"file","path":"/tmp/x","content":"{}"}}}}"#,
+        "a".repeat(5000)
+    );
+    let input = format!("{SRC_READ}\n{big}\n[{SSH_READ}, {SRC_READ}]\n");
+    let out = clawdstrike(
+        &[
+            "check",
+            "--policy",
+            "default",
+            "--json",
+            "--max-event-bytes",
+            "1000",
+        ],
+        Some(input.as_bytes()),
+    );
+    assert_eq!(out.status.code(), Some(2), "bad input wins");
+    let ids: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["eventId"].to_string())
+        .collect();
+    assert_eq!(ids, ["\"e2\"", "\"e1\"", "\"e2\""]);
+    assert!(
+        stderr(&out).contains("<stdin>:2:1: event is 5"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn positions_in_errors_count_from_the_start_of_the_input() {
+    let mut input = String::new();
+    for _ in 0..3000 {
+        input.push_str(SRC_READ);
+        input.push('\n');
+    }
+    input.push_str("{\"eventId\": \"x\", \"eventType\": \"teleport\"}\n");
+    input.push_str("{\"eventId\": \n");
+    let out = clawdstrike(
+        &["check", "--policy", "default", "--json"],
+        Some(input.as_bytes()),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out).lines().count(), 3000);
+    let err = stderr(&out);
+    assert!(
+        err.contains("<stdin>:3001:40: event 3001: invalid event: unknown variant `teleport`"),
+        "{err}"
+    );
+    assert!(err.contains("teleport"), "{err}");
+    assert!(err.contains("<stdin>:3003:1: invalid JSON"), "{err}");
+}

@@ -18,6 +18,8 @@
 //! (signed release manifests of the guard registry), [`resolve`] (resolving, fetching and
 //! caching registry packages).
 
+#![warn(missing_docs)]
+
 pub mod audit;
 pub mod compose;
 pub mod engine;

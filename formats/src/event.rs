@@ -305,6 +305,16 @@ struct RawEvent {
     context: Option<Map<String, Value>>,
 }
 
+/// A serde_json message without its " at line L column C" suffix (the position is
+/// reported in its own fields).
+fn without_position(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    match message.rfind(" at line ") {
+        Some(i) if e.line() > 0 => message[..i].to_string(),
+        _ => message,
+    }
+}
+
 impl PolicyEvent {
     /// Parse one event from JSON, applying the limits.
     pub fn from_json(input: &str, limits: &EventLimits) -> Result<Self, EventError> {
@@ -317,7 +327,19 @@ impl PolicyEvent {
         let raw: RawEvent = serde_json::from_str(input).map_err(|e| EventError::Invalid {
             line: e.line(),
             column: e.column(),
-            message: e.to_string(),
+            message: without_position(&e),
+        })?;
+        Self::from_raw(raw)
+    }
+
+    /// Parse one event from JSON bytes. The caller bounds the size (see
+    /// [`from_json`](Self::from_json) for a version that applies [`EventLimits`]); a
+    /// position in an error is relative to the start of `input`.
+    pub fn from_slice(input: &[u8]) -> Result<Self, EventError> {
+        let raw: RawEvent = serde_json::from_slice(input).map_err(|e| EventError::Invalid {
+            line: e.line(),
+            column: e.column(),
+            message: without_position(&e),
         })?;
         Self::from_raw(raw)
     }

@@ -25,6 +25,8 @@
 //! assert_eq!(Status::Deny.as_str(), "deny");
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod decision;
 pub mod event;

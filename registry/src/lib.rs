@@ -15,6 +15,8 @@
 //! (storage backends), [`signing`] (key ring and signed manifests), [`publish`] (the publish
 //! flow), [`auth`] (tokens and scopes), [`server`] and [`cli`] (the binary).
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod auth;
 pub mod blob;

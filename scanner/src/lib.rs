@@ -33,6 +33,8 @@
 //! # Ok::<(), clawdstrike_scanner::PackageError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod archive;
 pub mod component;
 pub mod name;

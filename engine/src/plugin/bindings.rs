@@ -4,6 +4,9 @@
 //! `host-error`, when the guard reaches for a capability its manifest does not declare,
 //! which stops the guard (fail closed).
 
+// Generated from the WIT world, whose own comments document it.
+#![allow(missing_docs)]
+
 wasmtime::component::bindgen!({
     path: "../sdk/wit",
     world: "clawdstrike:guard/guard@1.0.0",

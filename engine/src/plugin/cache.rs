@@ -94,6 +94,7 @@ impl ArtifactCache {
     }
 
     /// The cached artifact for this component on this engine, if there is a usable one.
+    #[allow(unsafe_code)] // loads a precompiled artifact; SAFETY note at the block
     pub fn lookup(
         &self,
         engine: &wasmtime::Engine,
@@ -119,6 +120,7 @@ impl ArtifactCache {
     }
 
     /// Compile with `engine` and store the artifact (when the cache is usable).
+    #[allow(unsafe_code)] // loads the artifact just compiled; SAFETY note at the block
     pub fn compile(
         &self,
         engine: &wasmtime::Engine,

@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 /// The calling thread's CPU time so far, or `None` where the platform cannot say.
+#[allow(unsafe_code)] // clock_gettime; SAFETY note at the block
 pub fn thread_cpu_time() -> Option<Duration> {
     let mut ts = libc::timespec {
         tv_sec: 0,
