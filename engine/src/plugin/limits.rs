@@ -114,7 +114,16 @@ pub struct CheckLimits {
     /// The setting `wall` comes from, for messages: `maxTimeoutMs`, or the `async:`
     /// block's `timeout_ms` when that is shorter.
     pub wall_setting: &'static str,
+    /// How long past `wall` the guard is actually stopped: zero, or
+    /// [`ASYNC_STOP_GRACE`] under an `async:` block.
+    pub wall_grace: Duration,
 }
+
+/// Under an `async:` block the async layer answers at `timeout_ms` (with `on_timeout`);
+/// the guard's own run is stopped this much later, so that a run stopped at the same
+/// instant never races the layer's timeout and turns a documented `on_timeout` into a
+/// deny. It only bounds how long a runaway guard holds its thread.
+pub const ASYNC_STOP_GRACE: Duration = Duration::from_millis(25);
 
 impl CheckLimits {
     /// The limits for a guard with these declared resources.
@@ -125,6 +134,7 @@ impl CheckLimits {
             cpu: Duration::from_millis(u64::from(resources.max_cpu_ms)),
             wall: Duration::from_millis(u64::from(resources.max_timeout_ms)),
             wall_setting: "maxTimeoutMs",
+            wall_grace: Duration::ZERO,
         }
     }
 
@@ -135,6 +145,7 @@ impl CheckLimits {
         if max < self.wall {
             self.wall = max;
             self.wall_setting = "async.timeout_ms";
+            self.wall_grace = ASYNC_STOP_GRACE;
         }
         self
     }

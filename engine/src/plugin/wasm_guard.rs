@@ -257,7 +257,7 @@ impl WasmGuard {
                 }
                 .into());
             }
-            if meter.elapsed() >= limits.wall {
+            if meter.elapsed() >= limits.wall + limits.wall_grace {
                 return Err(Stop::Wall {
                     limit_ms: limits.wall.as_millis(),
                     setting: limits.wall_setting,
