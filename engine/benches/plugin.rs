@@ -242,9 +242,9 @@ fn cpu_budget_stops(full: bool) {
         std::fs::copy(&wasm, pkg.path().join("dist/guard.wasm")).expect("component");
         let manifest = json!({
             "version": "1.0.0", "name": "bench-spin", "clawdstrike": {"minVersion": "0.1.0"},
-            "guards": [{"name": "spin", "entrypoint": "dist/guard.wasm", "handles": ["file_read", "file_write", "network_egress", "command_exec",
+            "guards": [{"name": "hostile", "entrypoint": "dist/guard.wasm", "handles": ["file_read", "file_write", "network_egress", "command_exec",
                 "patch_apply", "tool_call", "secret_access", "custom"]}],
-            "resources": {"maxCpuMs": budget_ms, "maxTimeoutMs": 60_000},
+            "resources": {"maxCpuMs": budget_ms, "maxTimeoutMs": 30_000},
             "trust": {"level": "verified", "sandbox": "wasm"}
         });
         std::fs::write(
