@@ -3,27 +3,13 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use clawdstrike_formats::api::Published;
 
 use clawdstrike_engine::resolve::config::check_url;
 use clawdstrike_engine::resolve::http::{Http, HttpError};
 
 /// An upload may carry megabytes of components and the registry scans before answering.
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// What the registry answers to a publish.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Published {
-    /// Package name.
-    pub name: String,
-    /// Version.
-    pub version: String,
-    /// The tier it was stored at (`community` unless the publisher is trusted more).
-    pub trust_tier: String,
-    /// Where the signed manifest is served.
-    pub manifest_url: String,
-}
 
 /// Why a publish failed.
 #[derive(Debug, thiserror::Error)]

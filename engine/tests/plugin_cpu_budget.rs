@@ -15,7 +15,7 @@ use clawdstrike_engine::plugin::limits::cpu_overshoot_bound;
 use clawdstrike_engine::plugin::manifest::TrustTier;
 use clawdstrike_engine::plugin::{PackageRequest, WasmGuard};
 use clawdstrike_engine::{PolicyEvent, Status};
-use common::guards::{example_wasm, manifest, package};
+use common::guards::{example_wasm, manifest, package, ALL_EVENTS};
 use common::plugin_host::host_in;
 use serde_json::json;
 
@@ -70,17 +70,7 @@ fn a_spinning_guard_is_denied_within_its_cpu_budget_on_a_loaded_machine() {
             &example_wasm("hostile"),
             &manifest(
                 "hostile",
-                // The hostile guard describes itself as handling every event type.
-                &[
-                    "file_read",
-                    "file_write",
-                    "network_egress",
-                    "command_exec",
-                    "patch_apply",
-                    "tool_call",
-                    "secret_access",
-                    "custom",
-                ],
+                ALL_EVENTS,
                 json!({}),
                 // The wall clock far away, so the CPU budget is what stops it.
                 json!({"maxCpuMs": budget_ms, "maxTimeoutMs": 30_000}),

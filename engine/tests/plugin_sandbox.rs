@@ -9,7 +9,7 @@ use clawdstrike_engine::guards::Guard;
 use clawdstrike_engine::plugin::manifest::TrustTier;
 use clawdstrike_engine::plugin::{PackageRequest, WasmGuard};
 use clawdstrike_engine::{PolicyEvent, Status};
-use common::guards::{example_wasm, manifest, package};
+use common::guards::{example_wasm, manifest, package, ALL_EVENTS};
 use common::plugin_host::{host, host_in, Host};
 use serde_json::{json, Value};
 
@@ -22,18 +22,6 @@ fn file_write(path: &str, content: &str) -> PolicyEvent {
         json!({"eventType": "file_write", "data": {"type": "file", "path": path, "content": content}}),
     )
 }
-
-/// Every event type: the hostile guard handles them all.
-const ALL_EVENTS: &[&str] = &[
-    "file_read",
-    "file_write",
-    "network_egress",
-    "command_exec",
-    "patch_apply",
-    "tool_call",
-    "secret_access",
-    "custom",
-];
 
 fn hostile_manifest(resources: Value, tier: &str, capabilities: Value) -> Value {
     manifest("hostile", ALL_EVENTS, capabilities, resources, tier)

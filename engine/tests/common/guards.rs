@@ -4,6 +4,18 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+/// Every event type: the hostile example guard describes itself as handling them all.
+pub const ALL_EVENTS: &[&str] = &[
+    "file_read",
+    "file_write",
+    "network_egress",
+    "command_exec",
+    "patch_apply",
+    "tool_call",
+    "secret_access",
+    "custom",
+];
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

@@ -56,7 +56,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let decision = engine.check(event);
         println!(
             "{:<4} {:<6} {}",
-            event.event_id, decision.status, decision.reason
+            event.event_id,
+            decision.status.as_str(),
+            decision.reason
         );
         if decision.status != *expected {
             eprintln!("expected {expected}, got {}", decision.status);
