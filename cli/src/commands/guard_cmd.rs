@@ -415,7 +415,7 @@ fn fetch(args: FetchArgs) -> i32 {
         return report(&format!("{}: {e}", args.output.display()));
     }
     let dest = args.output.join(&archive_name);
-    if let Err(e) = clawdstrike_engine::resolve::cache::write_atomic(&dest, &bytes) {
+    if let Err(e) = clawdstrike_engine::resolve::package_cache::write_atomic(&dest, &bytes) {
         return report(&format!("{}: {e}", dest.display()));
     }
     eprintln!(

@@ -150,7 +150,7 @@ pub fn build_engine(
     args: &PolicyArgs,
     audit: Option<std::sync::Arc<clawdstrike_engine::audit::AuditLog>>,
 ) -> Result<clawdstrike_engine::Engine, PolicyError> {
-    use clawdstrike_engine::plugin::cache::ArtifactCache;
+    use clawdstrike_engine::plugin::artifact_cache::ArtifactCache;
     use clawdstrike_engine::plugin::{HostOptions, PluginHost};
     use clawdstrike_engine::policy::model::CustomGuardSpec;
     let custom = &policy.file.guards.custom;

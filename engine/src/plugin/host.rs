@@ -24,14 +24,15 @@ use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
 use wasmtime_wasi::random::WasiRandom;
 use wasmtime_wasi::WasiView;
 
+use super::artifact_cache::{ArtifactCache, CacheOutcome};
 use super::audit::PluginAudit;
 use super::bindings;
-use super::cache::{ArtifactCache, CacheOutcome};
 use super::capability::filesystem::FileReadAccess;
 use super::capability::network::NetworkAccess;
 use super::capability::secrets::SecretAccess;
 use super::error::PluginError;
 use super::imports;
+use super::instance_state::{GuardContext, StoreState};
 use super::limits::{
     CheckLimits, EPOCH_TICK, MAX_COMPONENT_BYTES, MAX_CORE_INSTANCES_PER_COMPONENT,
     MAX_MEMORIES_PER_COMPONENT, MAX_MEMORY_BYTES, MAX_TABLES_PER_COMPONENT, MAX_TABLE_ELEMENTS,
@@ -42,7 +43,6 @@ use super::manifest::{
     effective_tier, GuardDecl, LoadedManifest, PluginManifest, TrustOverride, TrustTier,
 };
 use super::state_store::StateStore;
-use super::store::{GuardContext, StoreState};
 use super::wasm_guard::{Code, CodeSlot, WasmGuard};
 use crate::audit::AuditLog;
 use crate::policy::placeholders::Resolver;

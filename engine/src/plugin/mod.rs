@@ -6,18 +6,19 @@
 //! * [`wasm_guard`]: [`WasmGuard`], a guard run in a fresh, limited instance per check.
 //! * [`capability`]: the checks behind `http-request`, `read-file` and `get-secret`.
 //! * [`limits`]: every limit in one place.
-//! * [`cache`]: the local cache of compiled components.
+//! * [`artifact_cache`]: the local cache of compiled components.
+//! * [`instance_state`]: what one guard instance holds, its limiter and the host functions.
 
+pub mod artifact_cache;
 pub mod audit;
 pub mod bindings;
-pub mod cache;
 pub mod capability;
 pub mod cpu_clock;
 pub mod error;
 pub mod host;
+pub mod instance_state;
 pub mod limits;
 pub mod state_store;
-pub mod store;
 pub mod wasm_guard;
 
 pub use clawdstrike_formats::{imports, manifest};

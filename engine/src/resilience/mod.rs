@@ -7,7 +7,7 @@
 //!   half-open after `reset_timeout_ms` → closed after `success_threshold` successes).
 //! * [`retry`]: exponential backoff with full jitter that honours `Retry-After`.
 //! * [`limiter`]: requests per second or per minute (governor's GCRA).
-//! * [`cache`]: results kept for `ttl_seconds` (moka).
+//! * [`result_cache`]: results kept for `ttl_seconds` (moka).
 //! * [`call`]: [`Resilience::call`] puts them together around one operation, under a
 //!   deadline.
 //!
@@ -15,15 +15,15 @@
 //! paused clock and never sleep.
 
 pub mod breaker;
-pub mod cache;
 pub mod call;
 pub mod config;
 pub mod limiter;
+pub mod result_cache;
 pub mod retry;
 
 pub use breaker::{BreakerState, CircuitBreaker, Rejected};
-pub use cache::ResultCache;
 pub use call::{Attempt, CallError, Provenance, Resilience};
 pub use config::{AsyncConfig, AsyncConfigError, ExecutionMode, OnTimeout};
 pub use limiter::RateLimiter;
+pub use result_cache::ResultCache;
 pub use retry::{parse_retry_after, Backoff};

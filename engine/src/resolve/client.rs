@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::cache::{safe_relative_path, CacheProblem, PackageCache};
 use super::config::{check_url, ClientConfig, RegistryConfig};
 use super::error::ResolveError;
 use super::http::{
     encode_path, encode_segment, Http, HttpError, Progress, DOWNLOAD_TIMEOUT, JSON_TIMEOUT,
     MAX_DOWNLOAD_BYTES, MAX_JSON_BYTES, MAX_MANIFEST_BYTES,
 };
+use super::package_cache::{safe_relative_path, CacheProblem, PackageCache};
 use super::range::{engine_version, select, NoMatch, VersionEntry, VersionRange, VersionsDoc};
 use crate::plugin::manifest::TrustTier;
 use crate::policy::model::PackageRegistry;
@@ -393,7 +393,7 @@ impl RegistryClient {
             offline,
         };
         let mut stale_but_valid = None;
-        if dir.join(super::cache::ENVELOPE_FILE).exists() {
+        if dir.join(super::package_cache::ENVELOPE_FILE).exists() {
             match self.cache.verify(&dir, &registry.keys, name, version, now) {
                 Ok(release) if self.cache.is_fresh(&dir) => {
                     self.accept(registry, query, &release, entry)?;

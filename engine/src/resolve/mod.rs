@@ -8,11 +8,11 @@
 //! against its signed digest, and the package is loaded from
 //! `<cache>/<registry>/<name>/<version>/`. See docs/registry-client.md.
 
-pub mod cache;
 mod client;
 pub mod config;
 mod error;
 pub mod http;
+pub mod package_cache;
 pub mod range;
 
 pub use client::{

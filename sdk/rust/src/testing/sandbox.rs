@@ -29,7 +29,7 @@ impl Sandbox {
         // A guard's tests recompile nothing that has not changed: the engine's local
         // cache of compiled components, where the CLI keeps it.
         let host = PluginHost::new(HostOptions {
-            cache_dir: clawdstrike_engine::plugin::cache::ArtifactCache::default_dir(),
+            cache_dir: clawdstrike_engine::plugin::artifact_cache::ArtifactCache::default_dir(),
             ..HostOptions::default()
         })
         .map_err(|e| format!("cannot start the plugin host: {e}"));
