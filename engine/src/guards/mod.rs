@@ -201,8 +201,7 @@ pub trait GuardConfig:
     /// Build a policy's own guard from its section (absent: the defaults); `None` when it
     /// is disabled. A guard that shares compiled state with others (the forbidden paths)
     /// takes it from `paths`.
-    fn build_in_policy(section: &Option<Self>, paths: &builtin::PolicyPaths) -> builtin::Built {
-        let _ = paths;
+    fn build_in_policy(section: &Option<Self>, _paths: &builtin::PolicyPaths) -> builtin::Built {
         let config = section.clone().unwrap_or_default();
         if !config.enabled() {
             return Ok(None);
@@ -213,9 +212,8 @@ pub trait GuardConfig:
     /// Build a composition operand's own instance from its merged configuration.
     fn build_operand(
         &self,
-        paths: &builtin::PolicyPaths,
+        _paths: &builtin::PolicyPaths,
     ) -> Result<Box<dyn Guard>, GuardBuildError> {
-        let _ = paths;
         self.build()
     }
 }
